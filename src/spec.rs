@@ -1,0 +1,249 @@
+//! The files the daemon writes for the shim: `process.json` and, for a restore, the checkpoint's
+//! `config.json`.
+//!
+//! `process.json` is containerd's `ProcessState`: the OCI `process` object with containerd's keys
+//! beside it. The shim reads only containerd's keys and `terminal`; everything else (`args`, `env`,
+//! `capabilities` as a list or an object, `consoleSize`, ...) is the runtime's business and is
+//! skipped without being stored. Every key may be absent or `null`, as Go's encoder may leave it.
+//! Decoding is a pure function of the bytes; the size cap and serde_json's nesting limit keep it
+//! bounded on any file.
+
+use serde::Deserialize;
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+
+/// Largest `process.json` or checkpoint config the shim reads. The daemon's files are a few KiB;
+/// an `env` of megabytes is possible, a file of gigabytes is not a process description.
+pub const MAX_SPEC_BYTES: u64 = 16 << 20;
+
+/// The keys of `process.json` the shim uses, with Go's zero values for absent or `null` keys.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProcessState {
+    /// The process gets a pseudo-terminal instead of pipes.
+    pub terminal: bool,
+    /// An exec (`AddProcess`) process rather than the container's init.
+    pub exec: bool,
+    /// The client's stdin FIFO (empty means `/dev/null`).
+    pub stdin: String,
+    /// The client's stdout FIFO.
+    pub stdout: String,
+    /// The client's stderr FIFO (never opened for a terminal process).
+    pub stderr: String,
+    /// Global runtime flags, inserted before the runtime subcommand.
+    pub runtime_args: Vec<String>,
+    /// Pass `--no-pivot` to `create` and `restore`.
+    pub no_pivot_root: bool,
+    /// Checkpoint directory; non-empty means restore instead of create.
+    pub checkpoint: String,
+    /// Owner of the stdio pipes and of a legacy console slave.
+    pub root_uid: u32,
+    /// Group of the stdio pipes and of a legacy console slave.
+    pub root_gid: u32,
+}
+
+#[derive(Deserialize)]
+struct RawProcessState {
+    terminal: Option<bool>,
+    exec: Option<bool>,
+    #[serde(rename = "containerdStdin")]
+    stdin: Option<String>,
+    #[serde(rename = "containerdStdout")]
+    stdout: Option<String>,
+    #[serde(rename = "containerdStderr")]
+    stderr: Option<String>,
+    #[serde(rename = "runtimeArgs")]
+    runtime_args: Option<Vec<String>>,
+    #[serde(rename = "noPivotRoot")]
+    no_pivot_root: Option<bool>,
+    checkpoint: Option<String>,
+    #[serde(rename = "rootUID")]
+    root_uid: Option<u32>,
+    #[serde(rename = "rootGID")]
+    root_gid: Option<u32>,
+}
+
+/// Decodes `process.json` bytes. The error is serde_json's, with line and column.
+pub fn decode_process(bytes: &[u8]) -> std::result::Result<ProcessState, serde_json::Error> {
+    let raw: RawProcessState = serde_json::from_slice(bytes)?;
+    Ok(ProcessState {
+        terminal: raw.terminal.unwrap_or_default(),
+        exec: raw.exec.unwrap_or_default(),
+        stdin: raw.stdin.unwrap_or_default(),
+        stdout: raw.stdout.unwrap_or_default(),
+        stderr: raw.stderr.unwrap_or_default(),
+        runtime_args: raw.runtime_args.unwrap_or_default(),
+        no_pivot_root: raw.no_pivot_root.unwrap_or_default(),
+        checkpoint: raw.checkpoint.unwrap_or_default(),
+        root_uid: raw.root_uid.unwrap_or_default(),
+        root_gid: raw.root_gid.unwrap_or_default(),
+    })
+}
+
+/// The checkpoint's `config.json` flags that become `restore` options.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CheckpointConfig {
+    /// `--tcp-established`.
+    pub tcp: bool,
+    /// `--ext-unix-sk`.
+    pub unix_sockets: bool,
+    /// `--shell-job`.
+    pub shell: bool,
+    /// One `--empty-ns <ns>` per entry.
+    pub empty_ns: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct RawCheckpointConfig {
+    tcp: Option<bool>,
+    #[serde(rename = "unixSockets")]
+    unix_sockets: Option<bool>,
+    shell: Option<bool>,
+    #[serde(rename = "emptyNS")]
+    empty_ns: Option<Vec<String>>,
+}
+
+/// Decodes a checkpoint `config.json`. Unknown keys (`created`, `name`, `exit`) are skipped.
+pub fn decode_checkpoint(bytes: &[u8]) -> std::result::Result<CheckpointConfig, serde_json::Error> {
+    let raw: RawCheckpointConfig = serde_json::from_slice(bytes)?;
+    Ok(CheckpointConfig {
+        tcp: raw.tcp.unwrap_or_default(),
+        unix_sockets: raw.unix_sockets.unwrap_or_default(),
+        shell: raw.shell.unwrap_or_default(),
+        empty_ns: raw.empty_ns.unwrap_or_default(),
+    })
+}
+
+/// Reads a whole input file of at most [`MAX_SPEC_BYTES`].
+pub fn read_limited(path: &Path) -> Result<Vec<u8>> {
+    let file = File::open(path).map_err(|e| Error::os(format!("open {}", path.display()), e))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_SPEC_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::os(format!("read {}", path.display()), e))?;
+    if bytes.len() as u64 > MAX_SPEC_BYTES {
+        return Err(Error::invalid(
+            path.display().to_string(),
+            format!("larger than {MAX_SPEC_BYTES} bytes"),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Reads and decodes `process.json` at `path`.
+pub fn load_process(path: &Path) -> Result<ProcessState> {
+    let bytes = read_limited(path)?;
+    decode_process(&bytes).map_err(|e| Error::invalid(format!("decode {}", path.display()), e))
+}
+
+/// Reads and decodes the checkpoint config at `path`.
+pub fn load_checkpoint(path: &Path) -> Result<CheckpointConfig> {
+    let bytes = read_limited(path)?;
+    decode_checkpoint(&bytes).map_err(|e| Error::invalid(format!("decode {}", path.display()), e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What containerd v0.2.3 wrote: capabilities as a list, no consoleSize, terminal present.
+    const V023: &str = r#"{"terminal":false,"user":{"uid":0,"gid":0},"args":["sh"],"env":["PATH=/bin"],"cwd":"/","capabilities":["CAP_CHOWN"],"exec":false,"containerdStdin":"/b/init-stdin","containerdStdout":"/b/init-stdout","containerdStderr":"/b/init-stderr","runtimeArgs":null,"noPivotRoot":false,"checkpoint":"","rootUID":0,"rootGID":0}
+"#;
+
+    /// What the v0.2.x head wrote: capabilities as an object, consoleSize omitted, terminal
+    /// omitted (omitempty), oomScoreAdj, runtimeArgs present.
+    const HEAD: &str = r#"{"user":{"uid":0,"gid":0,"additionalGids":[10]},"args":["sh","-c","x"],"cwd":"/","capabilities":{"bounding":["CAP_KILL"],"effective":["CAP_KILL"],"inheritable":["CAP_KILL"],"permitted":["CAP_KILL"]},"oomScoreAdj":0,"exec":true,"containerdStdin":"","containerdStdout":"/b/x-stdout","containerdStderr":"/b/x-stderr","runtimeArgs":["--systemd-cgroup"],"noPivotRoot":true,"checkpoint":"/cp/one","rootUID":1000,"rootGID":1001}"#;
+
+    #[test]
+    fn v0_2_3_decodes() {
+        let state = decode_process(V023.as_bytes()).expect("decodes");
+        assert!(!state.terminal && !state.exec);
+        assert_eq!(state.stdout, "/b/init-stdout");
+        assert!(state.runtime_args.is_empty());
+    }
+
+    #[test]
+    fn branch_head_decodes() {
+        let state = decode_process(HEAD.as_bytes()).expect("decodes");
+        assert!(!state.terminal && state.exec && state.no_pivot_root);
+        assert_eq!(state.stdin, "");
+        assert_eq!(state.runtime_args, vec!["--systemd-cgroup"]);
+        assert_eq!(state.checkpoint, "/cp/one");
+        assert_eq!((state.root_uid, state.root_gid), (1000, 1001));
+    }
+
+    #[test]
+    fn console_size_and_unknown_keys_are_skipped() {
+        let json = r#"{"terminal":true,"consoleSize":{"height":24,"width":80},"future":{"a":[1,{"b":null}]}}"#;
+        let state = decode_process(json.as_bytes()).expect("decodes");
+        assert!(state.terminal);
+    }
+
+    #[test]
+    fn null_everywhere_means_go_zero_values() {
+        let json = r#"{"terminal":null,"exec":null,"containerdStdout":null,"runtimeArgs":null,"rootUID":null}"#;
+        assert_eq!(
+            decode_process(json.as_bytes()).expect("decodes"),
+            ProcessState::default()
+        );
+    }
+
+    #[test]
+    fn wrong_types_and_bad_bytes_are_errors_not_panics() {
+        let cases: &[&[u8]] = &[
+            b"",
+            b"[]",
+            b"null",
+            b"{\"terminal\":\"yes\"}",
+            b"{\"rootUID\":-1}",
+            b"{\"rootUID\":4294967296}",
+            b"{\"rootUID\":1.5}",
+            b"{\"runtimeArgs\":[1]}",
+            b"{\"containerdStdout\":\"\xff\"}",
+            b"{\"exec\":true",
+            b"{\"exec\":true}garbage",
+        ];
+        for case in cases {
+            assert!(decode_process(case).is_err(), "{case:?}");
+        }
+    }
+
+    #[test]
+    fn deep_nesting_never_overflows_the_stack() {
+        let deep = |key: &str| {
+            let mut json = format!("{{\"{key}\":");
+            json.push_str(&"[".repeat(100_000));
+            json.push_str(&"]".repeat(100_000));
+            json.push('}');
+            json
+        };
+        // serde_json skips an ignored value iteratively, so a deep unknown value decodes.
+        assert_eq!(
+            decode_process(deep("args").as_bytes()).expect("decodes"),
+            ProcessState::default()
+        );
+        // A deep value where the shim expects a string list is a type error at the first level.
+        assert!(decode_process(deep("runtimeArgs").as_bytes()).is_err());
+        let mut objects = "{\"a\":".repeat(100_000);
+        objects.push_str("null");
+        objects.push_str(&"}".repeat(100_000));
+        assert!(decode_process(objects.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn checkpoint_config_decodes() {
+        let json = r#"{"created":"2017-01-01T00:00:00Z","name":"cp","tcp":true,"unixSockets":false,"shell":true,"exit":false,"emptyNS":["network","ipc"]}"#;
+        assert_eq!(
+            decode_checkpoint(json.as_bytes()).expect("decodes"),
+            CheckpointConfig {
+                tcp: true,
+                unix_sockets: false,
+                shell: true,
+                empty_ns: vec!["network".into(), "ipc".into()],
+            }
+        );
+        assert!(decode_checkpoint(b"{\"emptyNS\":\"network\"}").is_err());
+    }
+}
