@@ -5,8 +5,6 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use nix::fcntl::{open, OFlag};
-use nix::sys::stat::Mode;
 use tinyshim::error::Error;
 use tinyshim::lifecycle::{self, Args};
 use tinyshim::log::{Level, ShimLog, SHIM_LOG};
@@ -35,7 +33,7 @@ fn main() -> ExitCode {
         }
         _ => {}
     }
-    ensure_standard_descriptors();
+    close_inherited_descriptors();
     let log = match ShimLog::open(Path::new(SHIM_LOG)) {
         Ok(log) => log,
         Err(e) => {
@@ -85,17 +83,31 @@ fn parse_args(argv: &[OsString]) -> Result<Args, Error> {
     })
 }
 
-/// The daemon gives the shim `/dev/null` on fds 0, 1 and 2. Should any be closed, the first files
-/// the shim opens would take those numbers and a runtime child would inherit them as its stdio.
-fn ensure_standard_descriptors() {
-    for fd in 0..3 {
-        // SAFETY: F_GETFD only reads the descriptor table entry; it takes no pointer and neither
-        // takes nor closes `fd`, which may well be closed (that is the question).
-        if unsafe { nix::libc::fcntl(fd, nix::libc::F_GETFD) } == -1 {
-            // Opens take the lowest free number, which is this one; it must stay open for good.
-            if let Ok(null) = open(Path::new("/dev/null"), OFlag::O_RDWR, Mode::empty()) {
-                std::mem::forget(null);
-            }
+/// Closes every descriptor above 2 that the shim inherited. (Rust's start-up code has already
+/// reopened any of 0, 1 and 2 that was closed on `/dev/null`, so the shim's own opens never take
+/// those numbers.) containerd's are all close-on-exec,
+/// but a leaky parent (a wrapper script, another daemon) would otherwise pass its descriptors on
+/// to the runtime and into the container, and keep them open in the shim for its whole life.
+fn close_inherited_descriptors() {
+    // SAFETY: close_range takes no pointers; nothing in the shim owns a descriptor above 2 yet
+    // (this runs before the first open), so no owner is left holding a closed number.
+    let closed = unsafe { nix::libc::syscall(nix::libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
+    if closed == 0 {
+        return;
+    }
+    // Kernels before 5.9 have no close_range: close what /proc lists instead.
+    let Ok(entries) = std::fs::read_dir("/proc/self/fd") else {
+        return;
+    };
+    let inherited: Vec<i32> = entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|&fd| fd > 2)
+        .collect();
+    for fd in inherited {
+        // SAFETY: as above, no owner exists for these numbers; the directory handle used to list
+        // them is already closed, so closing a stale number fails harmlessly with EBADF.
+        unsafe {
+            nix::libc::close(fd);
         }
     }
 }
