@@ -38,6 +38,12 @@ demo: deps build
 	   echo "stderr is a separate stream" >&2; ls -l /proc/self/fd/; exit 7' \
 	  < /dev/null; test $$? -eq 7
 
+# Benchmark program (not a test): prints medians and targets; BENCH_ARGS=--quick for a smoke run.
+BENCH_ARGS ?=
+bench: deps
+	$(CARGO) build --release --locked
+	$(CARGO) bench --locked --bench shim -- --chart target/bench-chart.svg $(BENCH_ARGS)
+
 install: build
 	install -D -m 0755 $(RELEASE)/containerd-shim $(DESTDIR)$(PREFIX)/bin/containerd-shim
 	ln -sf containerd-shim $(DESTDIR)$(PREFIX)/bin/docker-containerd-shim

@@ -1,0 +1,747 @@
+//! `make bench`: what one tinyshim costs per container, measured against a direct pipe and
+//! against conmon, with real busybox containers and runc. A program that prints figures, not a
+//! test: nothing here asserts a timing.
+//!
+//! Every figure is the median of `--runs` runs (default 5). Targets are printed beside the figures
+//! they apply to.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::fd::AsFd;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{proc_status, Container, Proc, Spec};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use tinyshim::driver;
+
+const GIB: u64 = 1 << 30;
+const MIB: f64 = 1024.0 * 1024.0;
+
+struct Options {
+    runs: usize,
+    bytes: u64,
+    tty_bytes: u64,
+    many: usize,
+    idle: Duration,
+    chart: Option<PathBuf>,
+}
+
+fn parse_options() -> Options {
+    let mut options = Options {
+        runs: 5,
+        bytes: GIB,
+        tty_bytes: GIB,
+        many: 50,
+        idle: Duration::from_secs(10),
+        chart: None,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut number = |name: &str| -> u64 {
+            args.next()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("{name} needs a number"))
+        };
+        match arg.as_str() {
+            "--runs" => options.runs = number("--runs") as usize,
+            "--mib" => options.bytes = number("--mib") << 20,
+            "--tty-mib" => options.tty_bytes = number("--tty-mib") << 20,
+            "--many" => options.many = number("--many") as usize,
+            "--idle-seconds" => options.idle = Duration::from_secs(number("--idle-seconds")),
+            "--chart" => options.chart = args.next().map(PathBuf::from),
+            "--quick" => {
+                options.runs = 1;
+                options.bytes = 256 << 20;
+                options.tty_bytes = 64 << 20;
+                options.many = 10;
+                options.idle = Duration::from_secs(2);
+            }
+            // cargo bench passes --bench; anything else is a mistake worth seeing.
+            "--bench" => {}
+            other => panic!("unknown option {other}; see benches/shim.rs"),
+        }
+    }
+    options
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(|a, b| a.total_cmp(b));
+    match values.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
+}
+
+/// Reads `file` (made non-blocking) to EOF through a 64 KiB buffer, the way the daemon's copy
+/// loop does; returns the bytes and the time from the first byte to EOF.
+fn drain(file: &mut File) -> (u64, Duration) {
+    let flags = nix::fcntl::fcntl(file.as_fd(), nix::fcntl::FcntlArg::F_GETFL).expect("F_GETFL");
+    let flags = nix::fcntl::OFlag::from_bits_truncate(flags) | nix::fcntl::OFlag::O_NONBLOCK;
+    nix::fcntl::fcntl(file.as_fd(), nix::fcntl::FcntlArg::F_SETFL(flags)).expect("F_SETFL");
+    let mut buffer = vec![0u8; 64 * 1024];
+    let mut total = 0u64;
+    let mut first: Option<Instant> = None;
+    loop {
+        match file.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => {
+                first.get_or_insert_with(Instant::now);
+                total += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                let mut fds = [PollFd::new(file.as_fd(), PollFlags::POLLIN)];
+                let _ = poll(&mut fds, PollTimeout::NONE);
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => panic!("read: {e}"),
+        }
+    }
+    (total, first.map(|f| f.elapsed()).unwrap_or_default())
+}
+
+/// The container's command writing `bytes` (a multiple of 64 KiB) to stdout in 64 KiB writes,
+/// without newlines (a terminal would expand them).
+fn writer_script(bytes: u64) -> String {
+    format!(
+        "dd if=/dev/zero bs=65536 count={} 2>/dev/null",
+        bytes / 65536
+    )
+}
+
+/// CPU seconds (utime + stime) of `pid` from `/proc/<pid>/stat`.
+fn cpu_seconds(pid: i32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split(' ').collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    let ticks = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .unwrap_or(100) as f64;
+    Some((utime + stime) / ticks)
+}
+
+/// `smaps_rollup` fields in kB.
+fn smaps(pid: i32) -> Memory {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
+    let field = |name: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(f64::NAN)
+    };
+    Memory {
+        rss: field("Rss:"),
+        pss: field("Pss:"),
+        private_dirty: field("Private_Dirty:"),
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Memory {
+    rss: f64,
+    pss: f64,
+    private_dirty: f64,
+}
+
+/// Context switches of every thread of `pid`.
+fn context_switches(pid: i32) -> u64 {
+    let mut total = 0;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
+        for line in status.lines() {
+            if let Some(v) = line
+                .strip_prefix("voluntary_ctxt_switches:")
+                .or_else(|| line.strip_prefix("nonvoluntary_ctxt_switches:"))
+            {
+                total += v.trim().parse::<u64>().unwrap_or(0);
+            }
+        }
+    }
+    total
+}
+
+fn descriptor_count(pid: i32) -> usize {
+    common::open_fds(pid).len()
+}
+
+fn threads(pid: i32) -> f64 {
+    proc_status(pid, "Threads")
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(f64::NAN)
+}
+
+/// One transfer through the shim.
+struct Transfer {
+    mib_per_s: f64,
+    cpu_per_gib: f64,
+    peak_rss_kb: f64,
+}
+
+fn shim_transfer(bytes: u64, terminal: bool, copy: bool) -> Transfer {
+    let mut spec = Spec::sh(&writer_script(bytes)).no_stdin();
+    if terminal {
+        spec = spec.tty();
+    }
+    if copy {
+        spec = spec.copy_path();
+    }
+    let container = Container::new(spec);
+    let (mut init, _) = container.run();
+    let shim = init.shim_pid();
+    let stdout = init.dir.stdout.as_mut().expect("stdout reader");
+    let (total, elapsed) = drain(stdout);
+    // The shim is still alive here: it closed the FIFO and now runs `delete`.
+    let cpu = cpu_seconds(shim).unwrap_or(f64::NAN);
+    let peak = proc_status(shim, "VmHWM")
+        .and_then(|v| v.trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(f64::NAN);
+    assert_eq!(total, bytes, "every byte arrives");
+    init.wait_shim(Duration::from_secs(60));
+    Transfer {
+        mib_per_s: total as f64 / MIB / elapsed.as_secs_f64(),
+        cpu_per_gib: cpu / (total as f64 / GIB as f64),
+        peak_rss_kb: peak,
+    }
+}
+
+/// The same container with runc run writing straight into a pipe read the same way.
+fn direct_transfer(bytes: u64) -> f64 {
+    let container = Container::new(Spec::sh(&writer_script(bytes)).no_stdin());
+    let mut child = Command::new("runc")
+        .args(["run", "--bundle"])
+        .arg(&container.bundle)
+        .arg(&container.id)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("runc run");
+    let mut stdout = File::from(std::os::fd::OwnedFd::from(
+        child.stdout.take().expect("piped stdout"),
+    ));
+    let (total, elapsed) = drain(&mut stdout);
+    let _ = child.wait();
+    assert_eq!(total, bytes, "every byte arrives");
+    total as f64 / MIB / elapsed.as_secs_f64()
+}
+
+/// A container that sleeps, supervised by a shim; the shim's pid and the container's handle.
+fn sleeping_shim(spec: Spec) -> (Container, Proc) {
+    let container = Container::new(spec);
+    let (init, _) = container.run();
+    (container, init)
+}
+
+/// A container that sleeps, supervised by conmon (double-forked: the monitor is not our child).
+struct Conmon {
+    container: Container,
+    pid: i32,
+    dir: PathBuf,
+}
+
+fn conmon_available() -> bool {
+    tinyshim::runtime::look_path("conmon").is_some()
+}
+
+fn sleeping_conmon(script: &str) -> Conmon {
+    let container = Container::new(Spec::sh(script).no_stdin());
+    let dir = container.scratch().join("conmon");
+    for sub in ["exits", "sockets"] {
+        std::fs::create_dir_all(dir.join(sub)).expect("conmon dirs");
+    }
+    let runc = tinyshim::runtime::look_path("runc").expect("runc");
+    let status = Command::new("conmon")
+        .args([
+            "-c",
+            &container.id,
+            "-u",
+            &container.id,
+            "-n",
+            &container.id,
+        ])
+        .arg("-r")
+        .arg(&runc)
+        .arg("-b")
+        .arg(&container.bundle)
+        .arg("-p")
+        .arg(dir.join("pid"))
+        .arg("-P")
+        .arg(dir.join("conmon.pid"))
+        .arg("-l")
+        .arg(format!("k8s-file:{}", dir.join("log").display()))
+        .arg("--exit-dir")
+        .arg(dir.join("exits"))
+        .arg("--socket-dir-path")
+        .arg(dir.join("sockets"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("spawn conmon");
+    assert!(status.success(), "conmon failed to create the container");
+    // conmon's parent returns before the runtime has created the container.
+    let pid_file = dir.join("pid");
+    common::eventually(
+        Duration::from_secs(30),
+        "conmon's container pid file",
+        || pid_file.exists(),
+    );
+    container.start();
+    let pid = std::fs::read_to_string(dir.join("conmon.pid"))
+        .ok()
+        .and_then(|p| p.trim().parse().ok())
+        .expect("conmon pid file");
+    Conmon {
+        container,
+        pid,
+        dir,
+    }
+}
+
+impl Drop for Conmon {
+    fn drop(&mut self) {
+        let _ = driver::run_runtime("runc", &[], &["kill", &self.container.id, "KILL"]);
+        let exit = self.dir.join("exits").join(&self.container.id);
+        common::eventually(Duration::from_secs(20), "conmon exit file", || {
+            exit.exists()
+        });
+        let _ = driver::run_runtime("runc", &[], &["delete", "--force", &self.container.id]);
+    }
+}
+
+fn sync() {
+    let _ = Command::new("sync").status();
+}
+
+struct Row {
+    figure: String,
+    tinyshim: String,
+    other: String,
+    target: String,
+}
+
+fn row(figure: &str, tinyshim: String, other: String, target: &str) -> Row {
+    Row {
+        figure: figure.into(),
+        tinyshim,
+        other,
+        target: target.into(),
+    }
+}
+
+fn main() {
+    let options = parse_options();
+    common::require_runc();
+    let runs = options.runs.max(1);
+    println!(
+        "tinyshim bench: {} run(s) per figure, {} MiB transfers ({} MiB on the terminal), {} containers at once",
+        runs,
+        options.bytes >> 20,
+        options.tty_bytes >> 20,
+        options.many
+    );
+    let mut rows = Vec::new();
+
+    // Throughput and CPU.
+    let mut direct = Vec::new();
+    let mut splice = Vec::new();
+    let mut copy = Vec::new();
+    let mut tty = Vec::new();
+    for run in 0..runs {
+        eprintln!("throughput run {}/{runs}", run + 1);
+        direct.push(direct_transfer(options.bytes));
+        splice.push(shim_transfer(options.bytes, false, false));
+        copy.push(shim_transfer(options.bytes, false, true));
+        tty.push(shim_transfer(options.tty_bytes, true, false));
+    }
+    let direct_mib = median(direct.clone());
+    let figure =
+        |transfers: &[Transfer], f: fn(&Transfer) -> f64| median(transfers.iter().map(f).collect());
+    let splice_mib = figure(&splice, |t| t.mib_per_s);
+    let copy_mib = figure(&copy, |t| t.mib_per_s);
+    let tty_mib = figure(&tty, |t| t.mib_per_s);
+    rows.push(row(
+        "stdout MiB/s, direct pipe",
+        String::new(),
+        format!("{direct_mib:.0}"),
+        "",
+    ));
+    for (name, mib) in [
+        ("splice", splice_mib),
+        ("copy", copy_mib),
+        ("terminal", tty_mib),
+    ] {
+        rows.push(row(
+            &format!("stdout MiB/s, {name} (ratio to direct)"),
+            format!("{mib:.0} ({:.2})", mib / direct_mib),
+            String::new(),
+            if name == "terminal" { "" } else { ">= 0.9" },
+        ));
+    }
+    for (name, transfers) in [("splice", &splice), ("copy", &copy), ("terminal", &tty)] {
+        rows.push(row(
+            &format!("shim CPU s per GiB, {name}"),
+            format!("{:.3}", figure(transfers, |t| t.cpu_per_gib)),
+            String::new(),
+            if name == "terminal" { "" } else { "<= 0.2" },
+        ));
+    }
+    rows.push(row(
+        "peak RSS during transfer, kB (splice / copy)",
+        format!(
+            "{:.0} / {:.0}",
+            figure(&splice, |t| t.peak_rss_kb),
+            figure(&copy, |t| t.peak_rss_kb)
+        ),
+        String::new(),
+        "",
+    ));
+
+    // Memory while a container sleeps, one supervisor.
+    eprintln!("memory: one sleeping container");
+    sync();
+    let mut shim_memory = Vec::new();
+    let mut conmon_memory = Vec::new();
+    let mut shim_idle = Vec::new();
+    let mut conmon_idle = Vec::new();
+    let mut shim_fds = 0;
+    let mut shim_threads = f64::NAN;
+    let mut conmon_fds = 0;
+    let mut conmon_threads = f64::NAN;
+    for run in 0..runs {
+        eprintln!("memory/idle run {}/{runs}", run + 1);
+        let (_container, init) = sleeping_shim(Spec::sh("sleep 600").no_stdin());
+        let pid = init.shim_pid();
+        driver::pause(Duration::from_millis(300));
+        sync();
+        shim_memory.push(smaps(pid));
+        shim_fds = descriptor_count(pid);
+        shim_threads = threads(pid);
+        let before = context_switches(pid);
+        driver::pause(options.idle);
+        shim_idle.push((context_switches(pid) - before) as f64);
+        if conmon_available() {
+            let conmon = sleeping_conmon("sleep 600");
+            driver::pause(Duration::from_millis(300));
+            sync();
+            conmon_memory.push(smaps(conmon.pid));
+            conmon_fds = descriptor_count(conmon.pid);
+            conmon_threads = threads(conmon.pid);
+            let before = context_switches(conmon.pid);
+            driver::pause(options.idle);
+            conmon_idle.push((context_switches(conmon.pid) - before) as f64);
+        }
+    }
+    let memory_median =
+        |values: &[Memory], f: fn(&Memory) -> f64| median(values.iter().map(f).collect());
+    let conmon_figure = |value: f64| {
+        if value.is_nan() {
+            "n/a".to_string()
+        } else {
+            format!("{value:.0}")
+        }
+    };
+    for (name, f, target) in [
+        (
+            "Rss kB, one sleeping container",
+            (|m: &Memory| m.rss) as fn(&Memory) -> f64,
+            "",
+        ),
+        (
+            "Pss kB, one sleeping container",
+            |m: &Memory| m.pss,
+            "<= 400",
+        ),
+        (
+            "Private_Dirty kB, one sleeping container",
+            |m: &Memory| m.private_dirty,
+            "<= 100",
+        ),
+    ] {
+        rows.push(row(
+            name,
+            format!("{:.0}", memory_median(&shim_memory, f)),
+            conmon_figure(memory_median(&conmon_memory, f)),
+            target,
+        ));
+    }
+    rows.push(row(
+        &format!("context switches in {} s idle", options.idle.as_secs()),
+        format!("{:.0}", median(shim_idle)),
+        conmon_figure(median(conmon_idle)),
+        "0",
+    ));
+    rows.push(row(
+        "threads",
+        format!("{shim_threads:.0}"),
+        conmon_figure(conmon_threads),
+        "1",
+    ));
+    rows.push(row(
+        "open descriptors",
+        shim_fds.to_string(),
+        if conmon_available() {
+            conmon_fds.to_string()
+        } else {
+            "n/a".into()
+        },
+        "<= 16",
+    ));
+
+    // Many at once.
+    eprintln!("memory: {} sleeping containers", options.many);
+    let many_pss = |start: &dyn Fn() -> i32| -> f64 {
+        let pids: Vec<i32> = (0..options.many).map(|_| start()).collect();
+        driver::pause(Duration::from_millis(500));
+        sync();
+        let total: f64 = pids.iter().map(|&pid| smaps(pid).pss).sum();
+        total / options.many as f64
+    };
+    let shims = std::cell::RefCell::new(Vec::new());
+    let shim_many = many_pss(&|| {
+        let (container, init) = sleeping_shim(Spec::sh("sleep 600").no_stdin());
+        let pid = init.shim_pid();
+        shims.borrow_mut().push((container, init));
+        pid
+    });
+    shims.borrow_mut().clear();
+    let conmons = std::cell::RefCell::new(Vec::new());
+    let conmon_many = if conmon_available() {
+        let pss = many_pss(&|| {
+            let conmon = sleeping_conmon("sleep 600");
+            let pid = conmon.pid;
+            conmons.borrow_mut().push(conmon);
+            pid
+        });
+        conmons.borrow_mut().clear();
+        pss
+    } else {
+        f64::NAN
+    };
+    rows.push(row(
+        &format!("Pss kB per supervisor, {} at once", options.many),
+        format!("{shim_many:.0}"),
+        conmon_figure(conmon_many),
+        "<= 150",
+    ));
+
+    // Start-up and exit latency.
+    eprintln!("start-up and exit latency");
+    let mut startup = Vec::new();
+    let mut create_alone = Vec::new();
+    let mut exit_latency = Vec::new();
+    for _ in 0..runs {
+        create_alone.push(runc_create_alone());
+        let container = Container::new(Spec::sh("sleep 600").no_stdin());
+        let spawned = Instant::now();
+        let mut init = container.spawn_init();
+        let pid_file = init.dir.dir.join("pid");
+        while !pid_file.exists() {
+            driver::pause(Duration::from_micros(200));
+            assert!(spawned.elapsed() < Duration::from_secs(30), "no pid file");
+        }
+        startup.push(spawned.elapsed().as_secs_f64() * 1000.0);
+        let _ = init.wait_pid();
+        container.start();
+        let killed = Instant::now();
+        driver::run_runtime("runc", &[], &["kill", &container.id, "KILL"]).expect("runc kill");
+        assert!(
+            init.dir.wait_exit(Duration::from_secs(30)),
+            "exit FIFO hang-up"
+        );
+        exit_latency.push(killed.elapsed().as_secs_f64() * 1000.0);
+        init.wait_shim(Duration::from_secs(30));
+    }
+    let startup_ms = median(startup);
+    let create_ms = median(create_alone);
+    rows.push(row(
+        "start-up ms: shim spawn to pid file (runc create alone)",
+        format!(
+            "{startup_ms:.1} ({create_ms:.1}, +{:.1})",
+            startup_ms - create_ms
+        ),
+        String::new(),
+        "within 2 ms of runc create",
+    ));
+    rows.push(row(
+        "exit ms: runc kill to exit-FIFO hang-up",
+        format!("{:.1}", median(exit_latency)),
+        String::new(),
+        "",
+    ));
+
+    print_table(&rows);
+    if let Some(path) = &options.chart {
+        let chart = Chart {
+            direct: direct_mib,
+            splice: splice_mib,
+            copy: copy_mib,
+            terminal: tty_mib,
+            shim_pss: memory_median(&shim_memory, |m| m.pss),
+            shim_dirty: memory_median(&shim_memory, |m| m.private_dirty),
+            shim_many,
+            conmon_pss: memory_median(&conmon_memory, |m| m.pss),
+            conmon_dirty: memory_median(&conmon_memory, |m| m.private_dirty),
+            conmon_many,
+        };
+        std::fs::write(path, chart.svg()).expect("write chart");
+        println!("chart written to {}", path.display());
+    }
+}
+
+/// `runc create` on its own, spawn to exit, for the start-up comparison.
+fn runc_create_alone() -> f64 {
+    let container = Container::new(Spec::sh("sleep 600").no_stdin());
+    let pid_file = container.scratch().join("pid");
+    let started = Instant::now();
+    let status = Command::new("runc")
+        .args(["create", "--bundle"])
+        .arg(&container.bundle)
+        .arg("--pid-file")
+        .arg(&pid_file)
+        .arg(&container.id)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("runc create");
+    let elapsed = started.elapsed().as_secs_f64() * 1000.0;
+    assert!(status.success(), "runc create");
+    elapsed
+}
+
+fn print_table(rows: &[Row]) {
+    let width = |f: fn(&Row) -> &str, title: &str| {
+        rows.iter()
+            .map(|r| f(r).len())
+            .chain([title.len()])
+            .max()
+            .unwrap_or(0)
+    };
+    let w = [
+        width(|r| &r.figure, "figure"),
+        width(|r| &r.tinyshim, "tinyshim"),
+        width(|r| &r.other, "direct / conmon"),
+        width(|r| &r.target, "target"),
+    ];
+    let line = |a: &str, b: &str, c: &str, d: &str| {
+        println!(
+            "| {a:<w0$} | {b:>w1$} | {c:>w2$} | {d:<w3$} |",
+            w0 = w[0],
+            w1 = w[1],
+            w2 = w[2],
+            w3 = w[3]
+        )
+    };
+    println!();
+    line("figure", "tinyshim", "direct / conmon", "target");
+    println!(
+        "|{}|{}:|{}:|{}|",
+        "-".repeat(w[0] + 2),
+        "-".repeat(w[1] + 1),
+        "-".repeat(w[2] + 1),
+        "-".repeat(w[3] + 2)
+    );
+    for r in rows {
+        line(&r.figure, &r.tinyshim, &r.other, &r.target);
+    }
+    println!();
+}
+
+/// Two bar charts in one SVG: throughput against the direct pipe, and memory per supervisor.
+struct Chart {
+    direct: f64,
+    splice: f64,
+    copy: f64,
+    terminal: f64,
+    shim_pss: f64,
+    shim_dirty: f64,
+    shim_many: f64,
+    conmon_pss: f64,
+    conmon_dirty: f64,
+    conmon_many: f64,
+}
+
+impl Chart {
+    fn svg(&self) -> String {
+        let mut out = String::from(
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="760" height="330" font-family="sans-serif" font-size="12">
+<rect width="760" height="330" fill="white"/>
+"#,
+        );
+        let bars = |out: &mut String,
+                    x0: f64,
+                    title: &str,
+                    unit: &str,
+                    items: &[(&str, f64, &str)]| {
+            let max = items
+                .iter()
+                .map(|i| i.1)
+                .filter(|v| v.is_finite())
+                .fold(1.0, f64::max);
+            out.push_str(&format!(
+                r#"<text x="{}" y="20" font-size="14" font-weight="bold">{title}</text>
+"#,
+                x0
+            ));
+            for (index, (label, value, colour)) in items.iter().enumerate() {
+                let y = 40.0 + index as f64 * 38.0;
+                let length = if value.is_finite() {
+                    value / max * 200.0
+                } else {
+                    0.0
+                };
+                out.push_str(&format!(
+                    r#"<text x="{x0}" y="{}" >{label}</text><rect x="{}" y="{}" width="{length:.1}" height="22" fill="{colour}"/><text x="{}" y="{}">{}</text>
+"#,
+                    y + 15.0,
+                    x0 + 120.0,
+                    y,
+                    x0 + 125.0 + length,
+                    y + 15.0,
+                    if value.is_finite() { format!("{value:.0} {unit}") } else { "n/a".into() }
+                ));
+            }
+        };
+        bars(
+            &mut out,
+            10.0,
+            "stdout throughput (MiB/s)",
+            "",
+            &[
+                ("direct pipe", self.direct, "#999999"),
+                ("tinyshim splice", self.splice, "#2b7bb9"),
+                ("tinyshim copy", self.copy, "#6baed6"),
+                ("tinyshim tty", self.terminal, "#9ecae1"),
+            ],
+        );
+        bars(
+            &mut out,
+            390.0,
+            "memory per supervisor (kB)",
+            "",
+            &[
+                ("tinyshim Pss", self.shim_pss, "#2b7bb9"),
+                ("conmon Pss", self.conmon_pss, "#d95f02"),
+                ("tinyshim dirty", self.shim_dirty, "#6baed6"),
+                ("conmon dirty", self.conmon_dirty, "#fc8d62"),
+                ("tinyshim Pss x50", self.shim_many, "#9ecae1"),
+                ("conmon Pss x50", self.conmon_many, "#fdae6b"),
+            ],
+        );
+        out.push_str("</svg>\n");
+        out
+    }
+}
