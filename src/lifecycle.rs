@@ -211,6 +211,8 @@ impl<'a> Shim<'a> {
                 .map_err(|e| Error::os("epoll_ctl", e))?;
         }
         let stdin = stdio::open_client_fifo(&state.stdin)?;
+        // `/dev/null` stdin is EOF from the start: the container gets it without a pump.
+        let client_stdin = (!stdin.null).then_some(stdin.reader);
         let stdout = stdio::open_client_fifo(&state.stdout)?;
         let mut shim = Shim {
             log,
@@ -231,12 +233,12 @@ impl<'a> Shim<'a> {
             runtime,
         };
         let child_stdio = if shim.state.terminal {
-            shim.prepare_terminal(stdin.reader, stdout.writer)?;
+            shim.prepare_terminal(client_stdin, stdout.writer)?;
             [Stdio::null(), Stdio::null(), Stdio::null()]
         } else {
             let stderr = stdio::open_client_fifo(&shim.state.stderr)?;
             shim.idle_readers.push(stderr.reader);
-            shim.prepare_pipes(stdin.reader, stdout.writer, stderr.writer)?
+            shim.prepare_pipes(client_stdin, stdout.writer, stderr.writer)?
         };
         let runtime_pid = shim.spawn_start(checkpoint.as_ref(), child_stdio)?;
         shim.phase = Phase::Starting {
@@ -248,17 +250,20 @@ impl<'a> Shim<'a> {
     /// Makes the three pipes, registers the pumps, and returns the container's ends.
     fn prepare_pipes(
         &mut self,
-        client_stdin: OwnedFd,
+        client_stdin: Option<OwnedFd>,
         client_stdout: OwnedFd,
         client_stderr: OwnedFd,
     ) -> Result<[Stdio; 3]> {
         let [stdin, stdout, stderr] =
             stdio::container_pipes(self.state.root_uid, self.state.root_gid)?;
-        self.add_pump(
-            PumpId::Stdin,
-            Endpoint::plain(client_stdin),
-            Endpoint::plain(stdin.shim),
-        )?;
+        // Without a client stdin the shim's end is dropped here, which is the container's EOF.
+        if let Some(client_stdin) = client_stdin {
+            self.add_pump(
+                PumpId::Stdin,
+                Endpoint::plain(client_stdin),
+                Endpoint::plain(stdin.shim),
+            )?;
+        }
         self.add_pump(
             PumpId::Stdout,
             Endpoint::plain(stdout.shim),
@@ -279,14 +284,18 @@ impl<'a> Shim<'a> {
     }
 
     /// Listens on a console socket, or opens a legacy PTY.
-    fn prepare_terminal(&mut self, client_stdin: OwnedFd, client_stdout: OwnedFd) -> Result<()> {
+    fn prepare_terminal(
+        &mut self,
+        client_stdin: Option<OwnedFd>,
+        client_stdout: OwnedFd,
+    ) -> Result<()> {
         let mut terminal = Terminal {
             socket: None,
             legacy: None,
             master: None,
             pending_size: None,
             error: None,
-            client_stdin: Some(client_stdin),
+            client_stdin,
             client_stdout: Some(client_stdout),
         };
         if console::legacy_console_by_env() {

@@ -27,6 +27,8 @@ pub struct ClientFifo {
     pub reader: OwnedFd,
     /// The write side: pumped into (stdout, stderr) or the stdin closer.
     pub writer: OwnedFd,
+    /// The path is `/dev/null`: reading it gives EOF at once, so stdin needs no pump.
+    pub null: bool,
 }
 
 /// Opens the client FIFO at `path` (empty meaning `/dev/null`) without blocking. It must be a FIFO
@@ -50,7 +52,11 @@ pub fn open_client_fifo(path: &str) -> Result<ClientFifo> {
     if (first.st_dev, first.st_ino) != (second.st_dev, second.st_ino) {
         return Err(Error::invalid(failed(), "replaced between its two opens"));
     }
-    Ok(ClientFifo { reader, writer })
+    Ok(ClientFifo {
+        reader,
+        writer,
+        null: is_null_device(&first),
+    })
 }
 
 /// Whether `stat` describes a FIFO.
