@@ -447,6 +447,11 @@ impl<'a> Shim<'a> {
     /// The target process: the pid file's pid, which must be the shim's child, with its terminal
     /// when it has one.
     fn target(&mut self) -> Result<Pid> {
+        // The terminal first: a runtime that could not hand over a usable terminal has usually
+        // written no pid file either, and "no pid file" would hide the cause.
+        if self.terminal.is_some() {
+            self.require_master()?;
+        }
         let path = self.runtime.pid_file();
         let bytes =
             std::fs::read(&path).map_err(|e| Error::os(format!("read {}", path.display()), e))?;
@@ -458,9 +463,6 @@ impl<'a> Shim<'a> {
                 format!("pid file {}", path.display()),
                 format!("process {pid} is not a child of the shim"),
             ));
-        }
-        if self.terminal.is_some() {
-            self.require_master()?;
         }
         Ok(pid)
     }
