@@ -116,6 +116,8 @@ struct Terminal {
     legacy: Option<LegacyConsole>,
     /// The attached master, kept for resizes.
     master: Option<OwnedFd>,
+    /// The legacy slave the shim holds until the process has exited (see [`console`]).
+    held_slave: Option<OwnedFd>,
     /// A resize that came before the master: applied when it arrives.
     pending_size: Option<(u16, u16)>,
     /// Why the master could not be received; reported once the runtime has exited.
@@ -284,6 +286,7 @@ impl<'a> Shim<'a> {
             socket: None,
             legacy: None,
             master: None,
+            held_slave: None,
             pending_size: None,
             error: None,
             client_stdin: Some(client_stdin),
@@ -475,6 +478,7 @@ impl<'a> Shim<'a> {
             return Ok(());
         };
         if let Some(legacy) = terminal.legacy.take() {
+            terminal.held_slave = Some(legacy.held_slave);
             self.attach_master(legacy.master);
         }
         let Some(terminal) = &mut self.terminal else {
@@ -564,6 +568,10 @@ impl<'a> Shim<'a> {
 
     fn target_exited(&mut self, code: i32) {
         self.target_reaped = true;
+        // From now on the container's own holders of the slave decide when the output ends.
+        if let Some(terminal) = &mut self.terminal {
+            terminal.held_slave = None;
+        }
         write_exit_status(code);
         let kill = if self.state.exec {
             None
