@@ -9,8 +9,9 @@
 //!
 //! Legacy console (runtimes before runc 1.0): the shim opens `/dev/ptmx`, unlocks the slave,
 //! makes it `0600` and owned by the container's root, and passes `--console /dev/pts/N`. The
-//! shim never opens the slave itself, so the master reports `EIO` once the container's last
-//! holder of the slave is gone.
+//! master reports `EIO` only once the slave has been opened and its last holder is gone, never
+//! for a slave nobody opened: so the shim holds the slave itself until the process has exited,
+//! which ends the output even when the container never opened its terminal.
 
 use std::io::IoSliceMut;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
@@ -19,12 +20,13 @@ use std::path::{Path, PathBuf};
 
 use mio::{Interest, Registry};
 use nix::errno::Errno;
-use nix::fcntl::OFlag;
+use nix::fcntl::{open, OFlag};
 use nix::pty::{posix_openpt, ptsname_r, unlockpt};
 use nix::sys::socket::{
     accept4, bind, listen, recvmsg, socket, AddressFamily, Backlog, ControlMessageOwned, MsgFlags,
     SockFlag, SockType, UnixAddr,
 };
+use nix::sys::stat::Mode;
 use nix::unistd::{chown, Gid, Uid};
 
 use crate::error::{Error, Result};
@@ -235,6 +237,8 @@ pub struct LegacyConsole {
     pub master: OwnedFd,
     /// The slave's path, passed as `--console`.
     pub slave: PathBuf,
+    /// The shim's own descriptor of the slave, to close once the process has exited.
+    pub held_slave: OwnedFd,
 }
 
 /// Opens `/dev/ptmx`, unlocks the slave and hands it to the container's root with mode 0600.
@@ -248,9 +252,19 @@ pub fn open_legacy(uid: u32, gid: u32) -> Result<LegacyConsole> {
         .map_err(|e| Error::os(format!("chmod {}", slave.display()), e))?;
     chown(&slave, Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)))
         .map_err(|e| Error::os(format!("chown {} to {uid}:{gid}", slave.display()), e))?;
+    let held_slave = open(
+        &slave,
+        OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| Error::os(format!("open {}", slave.display()), e))?;
     let master = OwnedFd::from(master);
     set_nonblocking(&master)?;
-    Ok(LegacyConsole { master, slave })
+    Ok(LegacyConsole {
+        master,
+        slave,
+        held_slave,
+    })
 }
 
 nix::ioctl_write_ptr_bad!(

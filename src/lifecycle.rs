@@ -116,6 +116,8 @@ struct Terminal {
     legacy: Option<LegacyConsole>,
     /// The attached master, kept for resizes.
     master: Option<OwnedFd>,
+    /// The legacy slave the shim holds until the process has exited (see [`console`]).
+    held_slave: Option<OwnedFd>,
     /// A resize that came before the master: applied when it arrives.
     pending_size: Option<(u16, u16)>,
     /// Why the master could not be received; reported once the runtime has exited.
@@ -293,6 +295,7 @@ impl<'a> Shim<'a> {
             socket: None,
             legacy: None,
             master: None,
+            held_slave: None,
             pending_size: None,
             error: None,
             client_stdin,
@@ -456,6 +459,11 @@ impl<'a> Shim<'a> {
     /// The target process: the pid file's pid, which must be the shim's child, with its terminal
     /// when it has one.
     fn target(&mut self) -> Result<Pid> {
+        // The terminal first: a runtime that could not hand over a usable terminal has usually
+        // written no pid file either, and "no pid file" would hide the cause.
+        if self.terminal.is_some() {
+            self.require_master()?;
+        }
         let path = self.runtime.pid_file();
         let bytes =
             std::fs::read(&path).map_err(|e| Error::os(format!("read {}", path.display()), e))?;
@@ -468,9 +476,6 @@ impl<'a> Shim<'a> {
                 format!("process {pid} is not a child of the shim"),
             ));
         }
-        if self.terminal.is_some() {
-            self.require_master()?;
-        }
         Ok(pid)
     }
 
@@ -482,6 +487,7 @@ impl<'a> Shim<'a> {
             return Ok(());
         };
         if let Some(legacy) = terminal.legacy.take() {
+            terminal.held_slave = Some(legacy.held_slave);
             self.attach_master(legacy.master);
         }
         let Some(terminal) = &mut self.terminal else {
@@ -571,6 +577,10 @@ impl<'a> Shim<'a> {
 
     fn target_exited(&mut self, code: i32) {
         self.target_reaped = true;
+        // From now on the container's own holders of the slave decide when the output ends.
+        if let Some(terminal) = &mut self.terminal {
+            terminal.held_slave = None;
+        }
         write_exit_status(code);
         let kill = if self.state.exec {
             None

@@ -17,7 +17,12 @@
 //! * `FAKE_CONSOLE=<mode>` when `--console-socket` is given: `send` (default: a real PTY master,
 //!   the child gets the slave), `none` (never connect), `close` (connect, send nothing), `two`
 //!   (two descriptors), `notty` (a pipe), `nofd` (bytes without a descriptor). With `--console
-//!   <slave>` (legacy) the child opens the slave as its stdio.
+//!   <slave>` (legacy) the child opens the slave as its stdio, except with `none`.
+//! * `FAKE_CONSOLE_CHILD=1`: in the console modes that send no usable terminal, start the child
+//!   anyway (without a terminal) and write its pid, like a runtime that started the process but
+//!   botched its console.
+//! * `FAKE_CHILD_EXITS_FIRST=1`: wait until the child has exited (without reaping it) before
+//!   writing the pid file, like a process that dies at once, before the shim got its terminal.
 //! * `FAKE_KILL_EXIT`, `FAKE_DELETE_EXIT`: exit codes of `kill` and `delete` (default 0). `kill`
 //!   SIGKILLs the pid recorded at start under `$FAKE_RUNTIME_STATE/<id>` when that is set.
 
@@ -201,11 +206,15 @@ fn spawn_child(argv: &[String], id: &str) -> std::io::Result<Option<u32>> {
                     .stdout(Stdio::from(slave.try_clone()?))
                     .stderr(Stdio::from(slave));
             }
+            None if env("FAKE_CONSOLE_CHILD").is_some() => {}
             None => return Ok(None),
         }
     } else if let Some(slave_path) = flag_value(argv, "--console") {
-        let open = || OpenOptions::new().read(true).write(true).open(slave_path);
-        command.stdin(open()?).stdout(open()?).stderr(open()?);
+        // `none`: a runtime that ignores the console; the child keeps the runtime's stdio.
+        if env("FAKE_CONSOLE").as_deref() != Some("none") {
+            let open = || OpenOptions::new().read(true).write(true).open(slave_path);
+            command.stdin(open()?).stdout(open()?).stderr(open()?);
+        }
     }
     // SAFETY: setsid is async-signal-safe; it makes the child its own session so that it does
     // not share the runtime's controlling terminal.
@@ -218,6 +227,12 @@ fn spawn_child(argv: &[String], id: &str) -> std::io::Result<Option<u32>> {
     let child = command.spawn()?;
     if let Some(state) = env("FAKE_RUNTIME_STATE") {
         let _ = std::fs::write(Path::new(&state).join(id), child.id().to_string());
+    }
+    if env("FAKE_CHILD_EXITS_FIRST").is_some() {
+        // WNOWAIT leaves the zombie for the shim to reap once this runtime exits.
+        let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+        let flags = nix::sys::wait::WaitPidFlag::WEXITED | nix::sys::wait::WaitPidFlag::WNOWAIT;
+        nix::sys::wait::waitid(nix::sys::wait::Id::Pid(pid), flags)?;
     }
     Ok(Some(child.id()))
 }

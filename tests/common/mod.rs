@@ -317,8 +317,17 @@ impl Container {
 
     /// Makes the process directory for `options` and spawns a shim on it.
     pub fn spawn(&self, process_id: &str, options: &ProcessOptions) -> Proc {
-        let dir = ProcessDir::create(&self.state, &self.id, process_id, options)
-            .expect("create process dir");
+        self.spawn_in(self.process_dir(process_id, options))
+    }
+
+    /// Makes the process directory for `options` with the daemon's ends open, without a shim
+    /// yet: a test can write to `control` before the shim exists.
+    pub fn process_dir(&self, process_id: &str, options: &ProcessOptions) -> ProcessDir {
+        ProcessDir::create(&self.state, &self.id, process_id, options).expect("create process dir")
+    }
+
+    /// Spawns a shim on a directory made by [`Container::process_dir`].
+    pub fn spawn_in(&self, dir: ProcessDir) -> Proc {
         let env: Vec<(&str, &str)> = self
             .spec
             .env

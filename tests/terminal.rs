@@ -1,0 +1,736 @@
+//! Terminal processes through the real binary: a real runc and a real PTY, on both pump paths,
+//! for what the container sees; the fake runtime for the console-socket failures, the legacy
+//! `--console` protocol, a process that is gone before its terminal is attached, and restore.
+
+mod common;
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::fd::AsFd;
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use common::*;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use tinyshim::console::LEGACY_CONSOLE_ENV;
+use tinyshim::driver::{open_fifo_writer, pause, run_runtime, ProcessDir};
+
+const LONG: Duration = Duration::from_secs(30);
+
+/// 64 MiB, the size of the bulk-output check.
+const BULK: usize = 64 << 20;
+
+/// Both pump paths: splice (the default) and the forced copy path.
+fn both_paths(spec: Spec) -> [(Spec, &'static str); 2] {
+    [(spec.clone(), "splice"), (spec.copy_path(), "copy")]
+}
+
+/// Waits until `fd` is ready for `flags` or `deadline` passes; false on timeout.
+fn wait_ready(fd: &File, flags: PollFlags, deadline: Instant) -> bool {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return false;
+    }
+    let mut fds = [PollFd::new(fd.as_fd(), flags)];
+    let _ = poll(
+        &mut fds,
+        PollTimeout::try_from(left).unwrap_or(PollTimeout::MAX),
+    );
+    true
+}
+
+/// The client's side of a terminal process: the stdin FIFO writer, the stdout FIFO reader and
+/// everything read so far.
+struct Term {
+    stdin_path: Option<PathBuf>,
+    /// Opened at the first input: a process that takes none may be gone before.
+    stdin: Option<File>,
+    stdout: File,
+    seen: Vec<u8>,
+    /// Where [`Term::expect`] starts looking: the output since the last input.
+    mark: usize,
+}
+
+impl Term {
+    /// Takes the daemon's stdout reader.
+    fn attach(proc: &mut Proc) -> Term {
+        Term {
+            stdin_path: proc.dir.stdin_path.clone(),
+            stdin: None,
+            stdout: proc.dir.stdout.take().expect("stdout reader"),
+            seen: Vec::new(),
+            mark: 0,
+        }
+    }
+
+    /// Reads until `needle` has come since the last input; fails on EOF or timeout.
+    fn expect(&mut self, needle: &[u8]) {
+        let deadline = Instant::now() + LONG;
+        let mut buffer = [0u8; 4096];
+        while !self.seen[self.mark..]
+            .windows(needle.len())
+            .any(|w| w == needle)
+        {
+            let text = String::from_utf8_lossy(&self.seen);
+            let wanted = String::from_utf8_lossy(needle);
+            match self.stdout.read(&mut buffer) {
+                Ok(0) => panic!("EOF before {wanted:?}; read: {text:?}"),
+                Ok(n) => self.seen.extend_from_slice(&buffer[..n]),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => assert!(
+                    wait_ready(&self.stdout, PollFlags::POLLIN, deadline),
+                    "no {wanted:?} within {LONG:?}; read: {text:?}"
+                ),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => panic!("read stdout FIFO: {e}"),
+            }
+        }
+    }
+
+    /// Writes `bytes` to the stdin FIFO, waiting while it is full.
+    fn send(&mut self, mut bytes: &[u8]) {
+        self.mark = self.seen.len();
+        let path = self.stdin_path.as_ref().expect("a stdin FIFO");
+        let stdin = match &mut self.stdin {
+            Some(stdin) => stdin,
+            None => self
+                .stdin
+                .insert(open_fifo_writer(path).expect("open stdin FIFO")),
+        };
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while !bytes.is_empty() {
+            match stdin.write(bytes) {
+                Ok(n) => bytes = &bytes[n..],
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => assert!(
+                    wait_ready(stdin, PollFlags::POLLOUT, deadline),
+                    "{} bytes of input not taken",
+                    bytes.len()
+                ),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => panic!("write stdin FIFO: {e}"),
+            }
+        }
+    }
+
+    /// Closes the client's stdin writer.
+    fn close_stdin(&mut self) {
+        self.stdin_path = None;
+        self.stdin = None;
+    }
+
+    /// Reads to EOF, checks the shim ended cleanly with `status` in `exitStatus`, and returns
+    /// everything the process wrote.
+    fn finish(mut self, proc: &mut Proc, status: u32) -> String {
+        self.seen.extend(read_to_eof(&mut self.stdout, LONG));
+        assert!(proc.dir.wait_exit(LONG), "exit FIFO hung up");
+        let shim = proc.wait_shim(LONG);
+        assert!(shim.success(), "shim exit {shim}; log: {}", proc.shim_log());
+        assert_eq!(proc.dir.exit_status(), Some(status), "exitStatus");
+        String::from_utf8_lossy(&self.seen).into_owned()
+    }
+}
+
+/// Waits until the shim has read everything written to `control`. The shim applies each message
+/// in the same call that reads it, in its only thread, so input written afterwards reaches the
+/// container after the message took effect.
+fn wait_control_read(dir: &ProcessDir) {
+    eventually(LONG, "the shim reads the control FIFO", || {
+        let mut fds = [PollFd::new(dir.control.as_fd(), PollFlags::POLLIN)];
+        poll(&mut fds, PollTimeout::ZERO).is_ok()
+            && !fds[0]
+                .revents()
+                .is_some_and(|r| r.contains(PollFlags::POLLIN))
+    });
+}
+
+/// Where each descriptor of `pid` points.
+fn fd_targets(pid: i32) -> Vec<PathBuf> {
+    open_fds(pid)
+        .into_iter()
+        .filter_map(|fd| std::fs::read_link(format!("/proc/{pid}/fd/{fd}")).ok())
+        .collect()
+}
+
+/// How many descriptors of `pid` are PTY masters.
+fn masters(pid: i32) -> usize {
+    fd_targets(pid)
+        .iter()
+        .filter(|t| t.ends_with("ptmx"))
+        .count()
+}
+
+/// User plus system CPU time of `pid`, in clock ticks.
+fn cpu_ticks(pid: i32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("read stat");
+    // After the command name, which may hold spaces, the state letter is field 3 of stat(5);
+    // utime and stime are fields 14 and 15.
+    let rest = &stat[stat.rfind(')').expect("command name") + 2..];
+    let fields: Vec<&str> = rest.split(' ').collect();
+    fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime")
+}
+
+/// The entries of a directory.
+fn entries(dir: &Path) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("read directory")
+        .map(|e| e.expect("directory entry").path())
+        .collect();
+    found.sort();
+    found
+}
+
+/// A private `TMPDIR` for one shim, so that its console-socket directory can be watched.
+struct TmpDir(Scratch);
+
+impl TmpDir {
+    fn new() -> TmpDir {
+        TmpDir(Scratch::new("tmpdir"))
+    }
+
+    fn path(&self) -> &Path {
+        self.0.path()
+    }
+
+    /// Gives `spec` this `TMPDIR`.
+    fn on(&self, spec: Spec) -> Spec {
+        spec.env("TMPDIR", &self.path().display().to_string())
+    }
+
+    /// Fails unless nothing is left in it.
+    fn assert_empty(&self, what: &str) {
+        assert_eq!(
+            entries(self.path()),
+            Vec::<PathBuf>::new(),
+            "{what}: TMPDIR"
+        );
+    }
+}
+
+/// The fake runtime's call log for one shim.
+struct Calls(Scratch);
+
+impl Calls {
+    fn new() -> Calls {
+        Calls(Scratch::new("calls"))
+    }
+
+    fn path(&self) -> PathBuf {
+        self.0.path().join("calls.jsonl")
+    }
+
+    /// Sets `FAKE_RUNTIME_LOG` on `spec`.
+    fn on(&self, spec: Spec) -> Spec {
+        spec.env("FAKE_RUNTIME_LOG", &self.path().display().to_string())
+    }
+
+    /// Each call's argv as one string.
+    fn argvs(&self) -> Vec<String> {
+        recorded_calls(&self.path()).iter().map(argv_text).collect()
+    }
+
+    /// The value after `flag` in the first call that has it.
+    fn flag_value(&self, flag: &str) -> Option<String> {
+        self.argvs().iter().find_map(|argv| {
+            let mut words = argv.split(' ');
+            words.find(|w| *w == flag)?;
+            words.next().map(str::to_string)
+        })
+    }
+
+    /// Fails unless the last call was `delete <id>`.
+    fn assert_deleted_last(&self, id: &str, what: &str) {
+        let argvs = self.argvs();
+        assert_eq!(
+            argvs.last().map(String::as_str),
+            Some(format!("delete {id}").as_str()),
+            "{what}: calls {argvs:?}"
+        );
+    }
+}
+
+/// A terminal process of the fake runtime, with its own `TMPDIR` and its calls recorded.
+fn fake_tty(child_script: &str, tmp: &TmpDir, calls: &Calls) -> Spec {
+    calls.on(tmp.on(Spec::fake(child_script).tty()))
+}
+
+#[test]
+fn stty_sees_a_resize_sent_before_start_and_one_after_and_ignores_out_of_range_sizes() {
+    let script = "stty size; read a; stty size; read b; stty size; read c; stty size";
+    for (spec, path) in both_paths(Spec::sh(script)) {
+        let tmp = TmpDir::new();
+        let container = Container::new(tmp.on(spec.tty()));
+        let dir = container.process_dir("init", &container.init_options());
+        // Written before the shim exists, so it is read before any master can have come.
+        dir.resize(100, 30).expect("resize");
+        let mut init = container.spawn_in(dir);
+        init.wait_pid();
+        container.start();
+        let mut term = Term::attach(&mut init);
+        term.expect(b"30 100\r\n");
+
+        // While it runs: the socket directory is gone, and the stderr FIFO was never opened.
+        tmp.assert_empty(path);
+        let targets = fd_targets(init.shim_pid());
+        assert!(
+            targets.contains(&init.dir.stdout_path),
+            "{path}: the shim holds the stdout FIFO: {targets:?}"
+        );
+        assert!(
+            !targets.contains(&init.dir.stderr_path),
+            "{path}: the shim opened the stderr FIFO: {targets:?}"
+        );
+        // The master kept for resizes, and one for each pump.
+        assert_eq!(masters(init.shim_pid()), 3, "{path}: {targets:?}");
+
+        init.dir.resize(132, 43).expect("resize");
+        wait_control_read(&init.dir);
+        term.send(b"a\n");
+        term.expect(b"43 132\r\n");
+
+        // Truncated to 16 bits these would be sizes (65536 is 0, -1 is 65535): all are ignored.
+        for (width, height) in [(65536, 50), (-1, 20), (80, -1), (70000, 70000)] {
+            init.dir.send_control(1, width, height).expect("resize");
+        }
+        wait_control_read(&init.dir);
+        term.send(b"b\n");
+        term.expect(b"b\r\n43 132\r\n");
+        term.send(b"c\n");
+
+        let text = term.finish(&mut init, 0);
+        assert_eq!(
+            text, "30 100\r\na\r\n43 132\r\nb\r\n43 132\r\nc\r\n43 132\r\n",
+            "{path}"
+        );
+        tmp.assert_empty(path);
+    }
+}
+
+#[test]
+fn tty_names_a_pts_device() {
+    let container = Container::new(Spec::sh("tty").tty().no_stdin());
+    let (mut init, _) = container.run();
+    let text = Term::attach(&mut init).finish(&mut init, 0);
+    let number = text
+        .strip_prefix("/dev/pts/")
+        .and_then(|rest| rest.strip_suffix("\r\n"))
+        .unwrap_or_default();
+    assert!(
+        !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit()),
+        "tty printed {text:?}"
+    );
+}
+
+#[test]
+fn sixty_four_mib_written_to_the_terminal_arrive_complete() {
+    for (spec, path) in both_paths(Spec::sh(&format!("head -c {BULK} /dev/zero"))) {
+        let container = Container::new(spec.tty().no_stdin());
+        let (mut init, _) = container.run();
+        let out = init.read_stdout(Duration::from_secs(120));
+        assert!(init.dir.wait_exit(LONG), "{path}: exit FIFO hung up");
+        assert!(
+            init.wait_shim(LONG).success(),
+            "{path}: {}",
+            init.shim_log()
+        );
+        assert_eq!(init.dir.exit_status(), Some(0), "{path}");
+        assert_eq!(out.len(), BULK, "{path}: bytes received");
+        assert!(
+            out.iter().all(|&b| b == 0),
+            "{path}: only zeros were written"
+        );
+    }
+}
+
+#[test]
+fn input_larger_than_every_buffer_reaches_the_terminal_complete() {
+    const INPUT: usize = 8 << 20;
+    let script = format!("stty raw -echo; echo ready; head -c {INPUT} | wc -c");
+    for (spec, path) in both_paths(Spec::sh(&script)) {
+        let container = Container::new(spec.tty());
+        let (mut init, _) = container.run();
+        let mut term = Term::attach(&mut init);
+        // Raw mode is on once the container says so; earlier input would be echoed.
+        term.expect(b"ready\n");
+        term.send(&vec![b'x'; INPUT]);
+        let text = term.finish(&mut init, 0);
+        assert_eq!(text.trim_end(), format!("ready\n{INPUT}"), "{path}");
+    }
+}
+
+#[test]
+fn a_terminal_exec_runs_beside_a_terminal_init() {
+    let tmp = TmpDir::new();
+    let container = Container::new(tmp.on(Spec::sh("tty; read x; echo init-$x").tty()));
+    let (mut init, _) = container.run();
+    let mut init_term = Term::attach(&mut init);
+    init_term.expect(b"\r\n");
+    let init_tty = String::from_utf8_lossy(&init_term.seen)
+        .trim_end()
+        .to_string();
+
+    let script = "tty; read x; stty size; read y; echo got-$y; exit 5";
+    let mut exec = container.spawn_exec("exec1", &["sh", "-c", script], true);
+    exec.wait_pid();
+    let mut term = Term::attach(&mut exec);
+    term.expect(b"\r\n");
+    exec.dir.resize(90, 20).expect("resize");
+    wait_control_read(&exec.dir);
+    term.send(b"x\n");
+    term.expect(b"20 90\r\n");
+    term.send(b"hello\n");
+    let text = term.finish(&mut exec, 5);
+    let exec_tty = text
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim_end()
+        .to_string();
+    assert!(init_tty.starts_with("/dev/pts/"), "init tty {init_tty:?}");
+    assert!(exec_tty.starts_with("/dev/pts/"), "exec tty {exec_tty:?}");
+    assert_ne!(init_tty, exec_tty, "the exec has its own terminal");
+    assert_eq!(
+        text,
+        format!("{exec_tty}\r\nx\r\n20 90\r\nhello\r\ngot-hello\r\n")
+    );
+    tmp.assert_empty("after the exec");
+
+    // The init was not disturbed.
+    init_term.send(b"still\n");
+    let text = init_term.finish(&mut init, 0);
+    assert_eq!(text, format!("{init_tty}\r\nstill\r\ninit-still\r\n"));
+}
+
+#[test]
+fn close_stdin_in_terminal_mode_neither_hangs_up_nor_blocks_input() {
+    let script = "while read l; do echo got-$l; done; echo eof-seen";
+    for (spec, path) in both_paths(Spec::sh(script)) {
+        let container = Container::new(spec.tty());
+        let (mut init, pid) = container.run();
+        let stdin_path = init.dir.stdin_path.clone().expect("stdin FIFO");
+        let mut term = Term::attach(&mut init);
+        term.send(b"one\n");
+        term.expect(b"got-one\r\n");
+
+        init.dir.close_stdin().expect("0 0 0");
+        wait_control_read(&init.dir);
+        term.send(b"two\n");
+        term.expect(b"got-two\r\n");
+
+        // With the shim's own writer gone, the client's close ends the stdin pump, and only
+        // that: a terminal has no end-of-file, the container keeps its terminal and runs on.
+        term.close_stdin();
+        eventually(LONG, "the shim lets go of the stdin FIFO", || {
+            !fd_targets(init.shim_pid()).contains(&stdin_path)
+        });
+        // Room for a wrong hang-up to show before the container is killed.
+        pause(Duration::from_millis(300));
+        assert!(alive(pid), "{path}: the container runs on");
+        run_runtime("runc", &[], &["kill", &container.id, "KILL"]).expect("runc kill");
+        let text = term.finish(&mut init, 137);
+        assert_eq!(text, "one\r\ngot-one\r\ntwo\r\ngot-two\r\n", "{path}");
+    }
+}
+
+#[test]
+fn a_hung_up_terminal_ends_output_without_spinning() {
+    let script = "echo closing; exec 0<&- 1>&- 2>&-; exec sleep 60";
+    for (spec, path) in both_paths(Spec::sh(script)) {
+        let container = Container::new(spec.tty());
+        let (mut init, pid) = container.run();
+        let shim = init.shim_pid();
+        let mut term = Term::attach(&mut init);
+        term.expect(b"closing\r\n");
+        // The master reports EIO once the last slave is closed: the output pump drops its
+        // master; the one kept for resizes and the stdin pump's remain.
+        eventually(LONG, "the output pump ends on the hang-up", || {
+            masters(shim) == 2
+        });
+        // Input for a hung-up terminal goes nowhere; it must not make the loop spin either.
+        term.send(b"lost\n");
+        let before = cpu_ticks(shim);
+        pause(Duration::from_secs(1));
+        let spent = cpu_ticks(shim) - before;
+        assert!(alive(pid), "{path}: the container still runs");
+        // A loop spinning on the hang-up would spend about the whole second.
+        assert!(
+            spent <= 20,
+            "{path}: the shim used {spent} ticks in an idle second"
+        );
+        init.dir.resize(10, 10).expect("resize a hung-up terminal");
+        run_runtime("runc", &[], &["kill", &container.id, "KILL"]).expect("runc kill");
+        let text = term.finish(&mut init, 137);
+        assert_eq!(text, "closing\r\n", "{path}");
+        assert_eq!(init.shim_log(), "", "{path}: the hang-up is no error");
+    }
+}
+
+/// Runs the container's init to a failed start: the shim exits 1, hangs up the exit FIFO and
+/// writes exactly one error entry, returned with the process.
+fn failed_start(container: &Container, what: &str) -> (Proc, String) {
+    let mut init = container.spawn_init();
+    let status = init.wait_shim(LONG);
+    assert_eq!(status.code(), Some(1), "{what}: log {}", init.shim_log());
+    assert!(init.dir.wait_exit(LONG), "{what}: exit FIFO hung up");
+    let mut errors = init.shim_errors();
+    assert_eq!(errors.len(), 1, "{what}: one error entry: {errors:?}");
+    let error = errors.remove(0);
+    (init, error)
+}
+
+/// One way of failing to hand over a terminal: whatever the runtime did, the shim writes one
+/// error entry naming the console socket and the reason, runs `delete`, exits 1, hangs up the
+/// exit FIFO, removes the socket directory and leaves nothing running.
+fn console_failure(mode: &str, reason: &str, child_started: bool) {
+    let what = format!("FAKE_CONSOLE={mode} FAKE_CONSOLE_CHILD={child_started}");
+    let tmp = TmpDir::new();
+    let calls = Calls::new();
+    let mut spec = fake_tty("exec sleep 60", &tmp, &calls).env("FAKE_CONSOLE", mode);
+    if child_started {
+        spec = spec.env("FAKE_CONSOLE_CHILD", "1");
+    }
+    let container = Container::new(spec);
+    let (init, error) = failed_start(&container, &what);
+    let socket = calls
+        .flag_value("--console-socket")
+        .expect("--console-socket");
+    assert_eq!(
+        error,
+        format!("console socket {socket}: {reason}"),
+        "{what}"
+    );
+    calls.assert_deleted_last(&container.id, &what);
+    tmp.assert_empty(&what);
+    match (child_started, init.dir.read_pid()) {
+        (true, Some(pid)) => eventually(LONG, "the started child is killed", || !alive(pid)),
+        (true, None) => panic!("{what}: the fake runtime wrote no pid"),
+        (false, _) => {}
+    }
+}
+
+#[test]
+fn every_failure_to_hand_over_a_terminal_is_one_clear_error() {
+    let exited = format!("{} exited without sending a terminal", fake_runtime());
+    let cases = [
+        ("nofd", "message carried no descriptor"),
+        (
+            "close",
+            "the runtime closed the connection without sending a terminal",
+        ),
+        ("two", "received 2 descriptors, expected exactly one"),
+        ("notty", "the received descriptor is not a terminal"),
+        ("none", exited.as_str()),
+    ];
+    for (mode, reason) in cases {
+        for child_started in [false, true] {
+            console_failure(mode, reason, child_started);
+        }
+    }
+}
+
+#[test]
+fn the_console_socket_directory_is_private_and_removed_when_the_runtime_dies() {
+    let tmp = TmpDir::new();
+    let calls = Calls::new();
+    let spec = fake_tty("exec sleep 60", &tmp, &calls)
+        .env("FAKE_CONSOLE", "none")
+        .env("FAKE_START", "hang");
+    let container = Container::new(spec);
+    let mut init = container.spawn_init();
+    eventually(LONG, "the runtime's create call", || {
+        calls.flag_value("--console-socket").is_some()
+    });
+    let socket = PathBuf::from(calls.flag_value("--console-socket").expect("socket"));
+    let dir = socket.parent().expect("socket directory").to_path_buf();
+    assert_eq!(entries(tmp.path()), vec![dir.clone()], "made under TMPDIR");
+    let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    assert!(name.starts_with("tinyshim-pty."), "directory name {name}");
+    let meta = std::fs::symlink_metadata(&dir).expect("stat socket directory");
+    assert!(meta.is_dir());
+    assert_eq!(meta.permissions().mode() & 0o7777, 0o700, "directory mode");
+    let socket_meta = std::fs::symlink_metadata(&socket).expect("stat socket");
+    assert!(socket_meta.file_type().is_socket(), "{}", socket.display());
+    assert_eq!(entries(&dir), vec![socket.clone()]);
+
+    // The hanging runtime is the shim's only child.
+    let runtime: Vec<i32> = children(init.shim_pid()).iter().map(|c| c.0).collect();
+    assert_eq!(runtime.len(), 1, "the runtime runs: {runtime:?}");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(runtime[0]),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .expect("kill the hanging runtime");
+    let status = init.wait_shim(LONG);
+    // A failed runtime speaks for itself in its log.json: no error entry from the shim.
+    assert!(status.success(), "shim exit {status}: {}", init.shim_log());
+    assert!(init.shim_errors().is_empty(), "{}", init.shim_log());
+    tmp.assert_empty("after the runtime died");
+    calls.assert_deleted_last(&container.id, "after the runtime died");
+}
+
+#[test]
+fn a_console_socket_that_cannot_be_bound_leaves_no_directory() {
+    // sun_path holds 108 bytes: this TMPDIR leaves no room for the socket's name.
+    let tmp = TmpDir::new();
+    let deep = tmp.path().join("d".repeat(100));
+    std::fs::create_dir(&deep).expect("deep TMPDIR");
+    let calls = Calls::new();
+    let spec = calls
+        .on(Spec::fake("exec sleep 60").tty())
+        .env("TMPDIR", &deep.display().to_string());
+    let container = Container::new(spec);
+    let (_, error) = failed_start(&container, "unbindable socket");
+    let prefix = format!("console socket {}/tinyshim-pty.", deep.display());
+    assert!(error.starts_with(&prefix), "{error:?}");
+    assert_eq!(entries(&deep), Vec::<PathBuf>::new(), "TMPDIR");
+    assert_eq!(calls.argvs(), Vec::<String>::new(), "the runtime never ran");
+}
+
+#[test]
+fn a_legacy_console_is_a_private_pty_that_resizes_apply_to() {
+    let script = "read a; stty size; read b; stty size; read c; stty size; printf done";
+    for (spec, path) in both_paths(Spec::fake(script)) {
+        let tmp = TmpDir::new();
+        let calls = Calls::new();
+        let spec = calls.on(tmp.on(spec.tty().env(LEGACY_CONSOLE_ENV, "1")));
+        let container = Container::new(spec);
+        let mut options = container.init_options();
+        options.root_ids = (4242, 4343);
+        let dir = container.process_dir("init", &options);
+        dir.resize(100, 30).expect("resize");
+        let mut init = container.spawn_in(dir);
+        init.wait_pid();
+
+        let slave = PathBuf::from(calls.flag_value("--console").expect("--console"));
+        assert!(
+            slave.starts_with("/dev/pts/"),
+            "{path}: {}",
+            slave.display()
+        );
+        assert_eq!(calls.flag_value("--console-socket"), None, "{path}");
+        let meta = std::fs::metadata(&slave).expect("stat the slave");
+        assert!(meta.file_type().is_char_device(), "{path}");
+        assert_eq!(meta.permissions().mode() & 0o7777, 0o600, "{path}: mode");
+        assert_eq!((meta.uid(), meta.gid()), (4242, 4343), "{path}: owner");
+        tmp.assert_empty(path);
+
+        // The fake runtime's child runs at once: it waits for input, which reaches it only
+        // through the attached master, after the pending size was applied.
+        let mut term = Term::attach(&mut init);
+        term.send(b"a\n");
+        term.expect(b"30 100\r\n");
+        init.dir.resize(132, 43).expect("resize");
+        wait_control_read(&init.dir);
+        term.send(b"b\n");
+        term.expect(b"43 132\r\n");
+        // The ends of the accepted range, which the host's stty prints as they are.
+        init.dir.send_control(1, 65535, 0).expect("resize");
+        init.dir.send_control(1, 65536, 7).expect("resize");
+        wait_control_read(&init.dir);
+        term.send(b"c\n");
+
+        let text = term.finish(&mut init, 0);
+        assert_eq!(
+            text, "a\r\n30 100\r\nb\r\n43 132\r\nc\r\n0 65535\r\ndone",
+            "{path}"
+        );
+        calls.assert_deleted_last(&container.id, path);
+    }
+}
+
+/// A process that wrote and exited before the shim attached its terminal: its output still
+/// arrives, the hang-up ends it, and the shim finishes normally.
+fn exited_before_attach(spec: Spec, what: &str) {
+    let tmp = TmpDir::new();
+    let calls = Calls::new();
+    let spec = calls.on(tmp.on(spec.tty().env("FAKE_CHILD_EXITS_FIRST", "1")));
+    let container = Container::new(spec);
+    let mut init = container.spawn_init();
+    init.wait_pid();
+    let text = Term::attach(&mut init).finish(&mut init, 7);
+    assert_eq!(text, "early\r\n", "{what}");
+    assert_eq!(init.shim_log(), "", "{what}");
+    calls.assert_deleted_last(&container.id, what);
+    tmp.assert_empty(what);
+}
+
+#[test]
+fn output_of_a_process_gone_before_its_master_was_attached_arrives() {
+    for (spec, path) in both_paths(Spec::fake("echo early; exit 7")) {
+        let legacy = spec.clone().env(LEGACY_CONSOLE_ENV, "1");
+        exited_before_attach(legacy, &format!("legacy, {path}"));
+        exited_before_attach(spec, &format!("console socket, {path}"));
+    }
+}
+
+#[test]
+fn restoring_a_terminal_process_passes_a_console_socket() {
+    let tmp = TmpDir::new();
+    let calls = Calls::new();
+    let container = Container::new(fake_tty("echo restored", &tmp, &calls));
+    let checkpoint = container.scratch().join("checkpoint");
+    std::fs::create_dir_all(&checkpoint).expect("checkpoint dir");
+    std::fs::write(
+        checkpoint.join("config.json"),
+        r#"{"name":"cp","tcp":false,"unixSockets":false,"shell":true,"exit":false}"#,
+    )
+    .expect("checkpoint config");
+    let mut options = container.init_options();
+    options.checkpoint = checkpoint.display().to_string();
+    let mut init = container.spawn("init", &options);
+    init.wait_pid();
+    let text = Term::attach(&mut init).finish(&mut init, 0);
+    assert_eq!(text, "restored\r\n");
+    let socket = calls
+        .flag_value("--console-socket")
+        .expect("--console-socket");
+    assert!(
+        socket.starts_with(&tmp.path().display().to_string()),
+        "{socket}"
+    );
+    let argvs = calls.argvs();
+    let restore = argvs.first().expect("a restore call");
+    let image = format!(" restore -d --image-path {} ", checkpoint.display());
+    let console = format!(" --shell-job --console-socket {socket} --pid-file ");
+    assert!(
+        restore.contains(&image) && restore.contains(&console),
+        "{restore}"
+    );
+    tmp.assert_empty("after the restore");
+}
+
+#[test]
+fn a_legacy_terminal_nobody_opened_does_not_keep_the_shim_alive() {
+    for (spec, path) in both_paths(Spec::fake("exit 3")) {
+        let calls = Calls::new();
+        let spec = calls.on(spec
+            .tty()
+            .env(LEGACY_CONSOLE_ENV, "1")
+            .env("FAKE_CONSOLE", "none"));
+        let container = Container::new(spec);
+        let mut init = container.spawn_init();
+        init.wait_pid();
+        let text = Term::attach(&mut init).finish(&mut init, 3);
+        assert_eq!(text, "", "{path}");
+        calls.assert_deleted_last(&container.id, path);
+    }
+}
+
+#[test]
+fn a_terminal_exec_the_runtime_refuses_leaves_no_socket_directory() {
+    let tmp = TmpDir::new();
+    let container = Container::new(tmp.on(Spec::sh("exec sleep 60").no_stdin()));
+    let (_init, pid) = container.run();
+    let mut exec = container.spawn_exec("bad", &["/no/such/program"], true);
+    let status = exec.wait_shim(LONG);
+    // The runtime's failure is for its own log.json to explain, as for any runtime error.
+    assert!(status.success(), "shim exit {status}: {}", exec.shim_log());
+    assert!(exec.shim_errors().is_empty(), "{}", exec.shim_log());
+    let reported = exec.dir.start_error().unwrap_or_default();
+    assert!(
+        reported.starts_with("oci runtime error: ") && reported.contains("/no/such/program"),
+        "{reported:?}"
+    );
+    assert!(exec.dir.wait_exit(LONG), "exit FIFO hung up");
+    tmp.assert_empty("after the refused exec");
+    assert!(alive(pid), "the init runs on");
+}
