@@ -129,7 +129,13 @@ struct Terminal {
 
 impl Terminal {
     fn resize(&mut self, width: u16, height: u16) {
-        match &self.master {
+        // A legacy master exists from the start: sizing it at once lets an `exec -d` process
+        // see its size from its first instruction.
+        let master = self
+            .master
+            .as_ref()
+            .or(self.legacy.as_ref().map(|legacy| &legacy.master));
+        match master {
             // Errors are ignored as in the original: the master only fails once it hung up.
             Some(master) => {
                 let _ = console::resize(master.as_fd(), width, height);
