@@ -780,15 +780,26 @@ fn daemon_restarts(dir: &mut ProcessDir) -> File {
 }
 
 #[test]
-fn a_daemon_restart_mid_output_loses_nothing_and_keeps_the_protocol() {
+fn a_daemon_restart_mid_output_loses_nothing_on_the_splice_path() {
+    daemon_restart_mid_output(|spec| spec);
+}
+
+#[test]
+fn a_daemon_restart_mid_output_loses_nothing_on_the_copy_path() {
+    daemon_restart_mid_output(Spec::copy_path);
+}
+
+/// The daemon dies while the container writes, and a new one takes over: nothing is lost or
+/// reordered, the container never sees a broken pipe, control and the exit FIFO still work.
+fn daemon_restart_mid_output(path: fn(Spec) -> Spec) {
     // Far more output than the pipes and FIFOs hold, so the container is still writing, or
     // blocked writing, while no daemon is there. Each writer checks its writes: a broken pipe
     // (EPIPE, or SIGPIPE killing `seq`) turns into exit status 90 or 91 instead of 7.
     const OUT: u32 = 200_000;
     const ERR: u32 = 150_000;
-    let container = Container::new(Spec::sh(&format!(
+    let container = Container::new(path(Spec::sh(&format!(
         "seq 1 {ERR} >&2 & seq 1 {OUT} || exit 90; wait $! || exit 91; cat; exit 7"
-    )));
+    ))));
     let (mut init, pid) = container.run();
     let mut stdin = open_stdin(&init);
     stdin.write_all(b"before\n").expect("write stdin");
@@ -986,17 +997,60 @@ fn failing_kill_and_delete_are_ignored() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// crun
+// Other runtimes: crun and youki read the same bundle and speak the same command line
 
-/// Deletes the crun container however the test ends.
-struct CrunContainer<'a>(&'a Container);
+/// Deletes the container however the test ends.
+struct Cleanup<'a>(&'a Container);
 
-impl Drop for CrunContainer<'_> {
+impl Drop for Cleanup<'_> {
     fn drop(&mut self) {
         let spec = &self.0.spec;
         let args = ["delete", "--force", &self.0.id];
         let _ = driver::run_runtime(&spec.runtime, &spec.runtime_args, &args);
     }
+}
+
+/// An init, a piped exec and a terminal exec through the shim with `runtime`, whose state goes
+/// under a private `--root`: a real global flag, which the shim must put before every
+/// subcommand.
+fn init_and_execs_through(runtime: String, scratch: &Scratch) {
+    require_runc();
+    let mut spec =
+        Spec::sh(r#"echo init-out; echo init-err >&2; read x; echo "init got $x"; exit 3"#);
+    spec.runtime = runtime;
+    spec.runtime_args = strings(&["--root", &text(&scratch.path().join("root"))]);
+    let container = Container::new(spec);
+    let _cleanup = Cleanup(&container);
+    let (mut init, _) = container.run();
+
+    let script = "echo exec-out; echo exec-err >&2; exit 4";
+    let mut exec = container.spawn_exec("e1", &["sh", "-c", script], false);
+    exec.wait_pid();
+    let (out, err) = finish(&mut exec, false);
+    assert_eq!(out, b"exec-out\n");
+    assert_eq!(err, b"exec-err\n");
+    assert_eq!(exec.dir.exit_status(), Some(4));
+
+    let script = "tty >/dev/null && echo on-a-tty; exit 6";
+    let mut exec = container.spawn_exec("e2", &["sh", "-c", script], true);
+    exec.wait_pid();
+    let (out, _) = finish(&mut exec, true);
+    assert_eq!(out, b"on-a-tty\r\n");
+    assert_eq!(exec.dir.exit_status(), Some(6));
+
+    send_last_input(&init, b"hello\n");
+    let (out, err) = finish(&mut init, false);
+    assert_eq!(String::from_utf8_lossy(&out), "init-out\ninit got hello\n");
+    assert_eq!(err, b"init-err\n");
+    assert_eq!(init.dir.exit_status(), Some(3));
+    assert!(init.shim_log_entries().is_empty(), "{}", init.shim_log());
+    let spec = &container.spec;
+    let state = driver::run_runtime(&spec.runtime, &spec.runtime_args, &["state", &container.id]);
+    assert!(
+        state.is_err(),
+        "{} still knows the container: the shim's delete did not run",
+        spec.runtime
+    );
 }
 
 /// How to run crun here. crun 1.8 refuses to create anything on a hybrid cgroup layout whose v2
@@ -1024,41 +1078,24 @@ fn crun_program(bin: &Path) -> String {
 }
 
 #[test]
-fn crun_runs_an_init_and_an_exec_through_the_shim() {
-    require_runc();
+fn crun_runs_an_init_and_execs_through_the_shim() {
     assert!(
         tinyshim::runtime::look_path("crun").is_some(),
         "crun is not installed (apt-get install crun)"
     );
-    let bin = Scratch::new("crun");
-    let root = text(&bin.path().join("root"));
-    let mut spec =
-        Spec::sh(r#"echo init-out; echo init-err >&2; read x; echo "init got $x"; exit 3"#);
-    spec.runtime = crun_program(bin.path());
-    // A private state root: a real global flag, which the shim must put before every subcommand.
-    spec.runtime_args = strings(&["--root", &root]);
-    let container = Container::new(spec);
-    let _cleanup = CrunContainer(&container);
-    let (mut init, _) = container.run();
+    let scratch = Scratch::new("crun");
+    init_and_execs_through(crun_program(scratch.path()), &scratch);
+}
 
-    let script = "echo exec-out; echo exec-err >&2; exit 4";
-    let mut exec = container.spawn_exec("e1", &["sh", "-c", script], false);
-    exec.wait_pid();
-    let (out, err) = finish(&mut exec, false);
-    assert_eq!(out, b"exec-out\n");
-    assert_eq!(err, b"exec-err\n");
-    assert_eq!(exec.dir.exit_status(), Some(4));
-
-    send_last_input(&init, b"hello\n");
-    let (out, err) = finish(&mut init, false);
-    assert_eq!(String::from_utf8_lossy(&out), "init-out\ninit got hello\n");
-    assert_eq!(err, b"init-err\n");
-    assert_eq!(init.dir.exit_status(), Some(3));
-    assert!(init.shim_log_entries().is_empty(), "{}", init.shim_log());
-    let spec = &container.spec;
-    let state = driver::run_runtime(&spec.runtime, &spec.runtime_args, &["state", &container.id]);
-    assert!(
-        state.is_err(),
-        "crun still knows the container: the shim's delete did not run"
-    );
+#[test]
+fn youki_runs_an_init_and_execs_through_the_shim() {
+    // youki has no Debian package; `cargo install youki` builds it where someone wants it.
+    if tinyshim::runtime::look_path("youki").is_none() {
+        skip(
+            "youki_runs_an_init_and_execs_through_the_shim",
+            "youki is not on PATH (cargo install youki)",
+        );
+        return;
+    }
+    init_and_execs_through("youki".into(), &Scratch::new("youki"));
 }
