@@ -343,7 +343,10 @@ impl<'a> Shim<'a> {
             }) => ConsoleArg::Legacy(&legacy.slave),
             _ => ConsoleArg::None,
         };
+        // `exec` comes first, as in the original: a checkpoint restores the container's init,
+        // never an exec process.
         let argv = match checkpoint {
+            _ if self.state.exec => self.runtime.exec_argv(console),
             Some((dir, config)) => self.runtime.restore_argv(
                 dir,
                 config,
@@ -351,7 +354,6 @@ impl<'a> Shim<'a> {
                 self.state.no_pivot_root,
                 SystemTime::now(),
             ),
-            None if self.state.exec => self.runtime.exec_argv(console),
             None => self.runtime.create_argv(console, self.state.no_pivot_root),
         };
         self.runtime.spawn(&argv, Some(&self.runtime.bundle), stdio)

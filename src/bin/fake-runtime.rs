@@ -90,8 +90,10 @@ fn record(argv: &[String]) {
         "fds": fds,
         "pdeathsig": pdeathsig,
     });
+    // One write per line: with O_APPEND it lands whole, so a test polling the log never reads
+    // half a line (`writeln!` may split it into several writes).
     if let Ok(mut file) = OpenOptions::new().create(true).append(true).open(log) {
-        let _ = writeln!(file, "{line}");
+        let _ = file.write_all(format!("{line}\n").as_bytes());
     }
 }
 
