@@ -134,6 +134,22 @@ fn one_error(proc: &mut Proc) -> String {
     entries[0]["msg"].as_str().expect("msg").to_string()
 }
 
+/// The fake runtime with `FAKE_START=<start>`, starting a child even when it fails.
+fn leaving_a_child(start: &str) -> Fake {
+    let keep = if start == "fail" {
+        "FAKE_FAIL_CHILD"
+    } else {
+        "FAKE_PID_CHILD"
+    };
+    Fake::new("sleep 1000", &[("FAKE_START", start), (keep, "1")], &[])
+}
+
+/// The child the fake runtime started is gone: the shim killed what the runtime left.
+fn assert_child_gone(fake: &Fake) {
+    let child = fake.child().expect("the fake started a child");
+    assert!(!alive(child), "the runtime's leftover {child} still runs");
+}
+
 // ----------------------------------------------------------------------------------------------
 // Command lines and the exit sequence
 
@@ -225,9 +241,14 @@ fn all_six_pipe_ends_belong_to_root_uid_and_gid_and_the_process_holds_only_0_1_2
 
 #[test]
 fn a_missing_runtime_is_the_originals_error_and_exit_1() {
-    for runtime in [
-        "tinyshim-no-such-runtime",
-        "/nonexistent/\"quoted\" runtime",
+    let original =
+        r#"{"level": "error","msg": "tinyshim-no-such-runtime not installed on system"}"#;
+    for (runtime, log) in [
+        ("tinyshim-no-such-runtime", original),
+        (
+            "/nonexistent/\"quoted\" runtime",
+            r#"{"level": "error","msg": "/nonexistent/\"quoted\" runtime not installed on system"}"#,
+        ),
     ] {
         let mut spec = Spec::sh("true");
         spec.runtime = runtime.into();
@@ -235,25 +256,13 @@ fn a_missing_runtime_is_the_originals_error_and_exit_1() {
         let mut init = container.spawn_init();
         let msg = one_error(&mut init);
         assert_eq!(msg, format!("{runtime} not installed on system"));
+        assert_eq!(init.shim_log(), log);
     }
-    let mut spec = Spec::sh("true");
-    spec.runtime = "tinyshim-no-such-runtime".into();
-    let container = Container::new(spec);
-    let mut init = container.spawn_init();
-    init.wait_shim(LONG);
-    assert_eq!(
-        init.shim_log(),
-        r#"{"level": "error","msg": "tinyshim-no-such-runtime not installed on system"}"#
-    );
 }
 
 #[test]
 fn a_failing_create_is_deleted_and_exits_0_without_an_error_entry_leaving_nothing_running() {
-    let fake = Fake::new(
-        "sleep 1000",
-        &[("FAKE_START", "fail"), ("FAKE_FAIL_CHILD", "1")],
-        &["--debug"],
-    );
+    let fake = leaving_a_child("fail");
     let mut init = fake.container.spawn_init();
     let error = init
         .dir
@@ -264,23 +273,17 @@ fn a_failing_create_is_deleted_and_exits_0_without_an_error_entry_leaving_nothin
     assert!(init.wait_shim(LONG).success());
     assert_eq!(init.shim_log(), "");
     assert_eq!(fake.subcommands(), ["create", "delete"]);
-    let child = fake.child().expect("the fake started a child");
-    assert!(!alive(child), "the runtime's leftover {child} still runs");
+    assert_child_gone(&fake);
 }
 
 #[test]
 fn a_failing_exec_exits_0_without_an_error_entry_or_a_delete() {
-    let fake = Fake::new(
-        "sleep 1000",
-        &[("FAKE_START", "fail"), ("FAKE_FAIL_CHILD", "1")],
-        &[],
-    );
+    let fake = leaving_a_child("fail");
     let mut exec = fake.container.spawn("exec1", &fake.exec_options());
     assert!(exec.wait_shim(LONG).success());
     assert_eq!(exec.shim_log(), "");
     assert_eq!(fake.subcommands(), ["exec"]);
-    let child = fake.child().expect("the fake started a child");
-    assert!(!alive(child), "the runtime's leftover {child} still runs");
+    assert_child_gone(&fake);
 }
 
 /// Pid file contents the shim must refuse, and a word of the message each must give.
@@ -294,11 +297,7 @@ const BAD_PID_FILES: [(&str, &str); 4] = [
 #[test]
 fn an_unreadable_or_malformed_pid_file_is_one_error_exit_1_and_nothing_left_running() {
     for (mode, reason) in BAD_PID_FILES {
-        let fake = Fake::new(
-            "sleep 1000",
-            &[("FAKE_START", mode), ("FAKE_PID_CHILD", "1")],
-            &[],
-        );
+        let fake = leaving_a_child(mode);
         let mut init = fake.container.spawn_init();
         let msg = one_error(&mut init);
         let pid_file = canonical(&init.dir.dir).join("pid");
@@ -307,30 +306,20 @@ fn an_unreadable_or_malformed_pid_file_is_one_error_exit_1_and_nothing_left_runn
             "{mode}: {msg}"
         );
         assert_eq!(fake.subcommands(), ["create", "delete"], "{mode}");
-        match (mode, fake.child()) {
-            ("nopid", None) => {}
-            (_, Some(child)) => {
-                assert!(
-                    !alive(child),
-                    "{mode}: the runtime's child {child} still runs"
-                )
-            }
-            (_, None) => panic!("{mode}: the fake started no child"),
+        if mode == "nopid" {
+            assert_eq!(fake.child(), None, "nopid starts nothing");
+        } else {
+            assert_child_gone(&fake);
         }
     }
 }
 
 #[test]
 fn a_malformed_exec_pid_file_is_one_error_exit_1_without_a_delete() {
-    let fake = Fake::new(
-        "sleep 1000",
-        &[("FAKE_START", "pid:x"), ("FAKE_PID_CHILD", "1")],
-        &[],
-    );
+    let fake = leaving_a_child("pid:x");
     let mut exec = fake.container.spawn("exec1", &fake.exec_options());
     let msg = one_error(&mut exec);
     assert!(msg.contains("is not a bare decimal pid"), "{msg}");
     assert_eq!(fake.subcommands(), ["exec"]);
-    let child = fake.child().expect("the fake started a child");
-    assert!(!alive(child), "the runtime's child {child} still runs");
+    assert_child_gone(&fake);
 }
