@@ -95,6 +95,24 @@ impl Fake {
     }
 }
 
+impl Drop for Fake {
+    /// A failed test must not leave the fake's child running. The pid is checked to still be that
+    /// child (its environment names this fake's call log) before anything is killed.
+    fn drop(&mut self) {
+        let Some(child) = self.child() else {
+            return;
+        };
+        let environ = std::fs::read(format!("/proc/{child}/environ")).unwrap_or_default();
+        let ours = format!("FAKE_RUNTIME_LOG={}", self.calls.display());
+        if environ
+            .split(|&b| b == 0)
+            .any(|entry| entry == ours.as_bytes())
+        {
+            let _ = kill(Pid::from_raw(child), Signal::SIGKILL);
+        }
+    }
+}
+
 fn argv(call: &Value) -> Vec<String> {
     call["argv"]
         .as_array()
@@ -141,7 +159,11 @@ fn leaving_a_child(start: &str) -> Fake {
     } else {
         "FAKE_PID_CHILD"
     };
-    Fake::new("sleep 1000", &[("FAKE_START", start), (keep, "1")], &[])
+    Fake::new(
+        "exec sleep 1000",
+        &[("FAKE_START", start), (keep, "1")],
+        &[],
+    )
 }
 
 /// The child the fake runtime started is gone: the shim killed what the runtime left.
