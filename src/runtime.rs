@@ -4,8 +4,9 @@
 //! Runtime children are spawned from the loop and never waited for here: the reaper learns their
 //! exit with every other child's, so no status can be stolen. Each child gets
 //! `PR_SET_PDEATHSIG=SIGKILL`, which is sound because the shim has exactly one thread (the "parent"
-//! of pdeathsig is the forking thread), and std resets the signal mask and `SIGPIPE` in the child,
-//! so the runtime does not inherit the shim's blocked signals.
+//! of pdeathsig is the forking thread). std resets `SIGPIPE` in the child but not the signal mask,
+//! so the child unblocks every signal itself: the runtime, and through it the container, must not
+//! inherit the signals the shim blocks for its signalfd.
 
 use std::ffi::{OsStr, OsString};
 use std::io;
@@ -15,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use nix::sys::signal::Signal;
+use nix::sys::signal::{sigprocmask, SigSet, SigmaskHow, Signal};
 use nix::unistd::{getpid, getppid, Pid};
 
 use crate::error::{Error, Result};
@@ -186,11 +187,13 @@ impl Runtime {
             command.current_dir(dir);
         }
         let shim = getpid();
-        // SAFETY: the closure runs in the forked child before exec and makes only two raw
-        // syscalls (prctl, getppid), both async-signal-safe; it allocates nothing (the error is
-        // built from a raw errno).
+        let unblocked = SigSet::empty();
+        // SAFETY: the closure runs in the forked child before exec and makes only three raw
+        // syscalls (rt_sigprocmask, prctl, getppid), all async-signal-safe; it allocates nothing
+        // (the signal set is built before the fork, the error from a raw errno).
         unsafe {
             command.pre_exec(move || {
+                sigprocmask(SigmaskHow::SIG_SETMASK, Some(&unblocked), None)?;
                 nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
                 // The shim may have died between fork and prctl; the signal would never come.
                 if getppid() != shim {

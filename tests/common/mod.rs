@@ -7,7 +7,7 @@
 #![allow(dead_code)]
 
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ExitStatus};
@@ -93,6 +93,35 @@ pub fn unique() -> String {
     )
 }
 
+/// The two ways the shim moves bytes: every test of pumping runs on both (see
+/// [`on_both_pump_paths`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PumpPath {
+    /// `splice(2)`, the default.
+    Splice,
+    /// `read`/`write` through a buffer, forced by `TINYSHIM_NO_SPLICE=1`.
+    Copy,
+}
+
+/// For each `name` given, a module `name` with the tests `splice` and `copy` calling
+/// `name(PumpPath::Splice)` and `name(PumpPath::Copy)`. Needs `#[macro_use] mod common;`.
+#[allow(unused_macros)]
+macro_rules! on_both_pump_paths {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn splice() {
+                super::$name(super::PumpPath::Splice)
+            }
+
+            #[test]
+            fn copy() {
+                super::$name(super::PumpPath::Copy)
+            }
+        }
+    )+};
+}
+
 /// What to run and how.
 #[derive(Debug, Clone)]
 pub struct Spec {
@@ -126,6 +155,13 @@ impl Spec {
         }
     }
 
+    /// `args` as the process itself, without a shell.
+    pub fn command(args: &[&str]) -> Spec {
+        let mut spec = Spec::sh("");
+        spec.args = args.iter().map(|s| s.to_string()).collect();
+        spec
+    }
+
     /// The same process through the fake runtime; `FAKE_CHILD` runs on the host's `/bin/sh`.
     pub fn fake(child_script: &str) -> Spec {
         let mut spec = Spec::sh(child_script);
@@ -155,6 +191,14 @@ impl Spec {
     /// With the copy path forced.
     pub fn copy_path(self) -> Spec {
         self.env(tinyshim::pump::NO_SPLICE_ENV, "1")
+    }
+
+    /// On the given pump path.
+    pub fn on(self, path: PumpPath) -> Spec {
+        match path {
+            PumpPath::Splice => self,
+            PumpPath::Copy => self.copy_path(),
+        }
     }
 
     /// The OCI process object.
@@ -226,6 +270,24 @@ impl Proc {
         }
     }
 
+    /// Writes `bytes` to the stdin FIFO through a writer of its own, closed afterwards (the
+    /// daemon's writer for one `docker attach` input).
+    pub fn type_in(&self, bytes: &[u8]) {
+        let path = self.dir.stdin_path.as_ref().expect("a stdin FIFO");
+        let mut writer = driver::open_fifo_writer(path).expect("open the stdin FIFO for writing");
+        writer.write_all(bytes).expect("write stdin");
+    }
+
+    /// Waits for the exit FIFO to hang up and the shim to exit 0, and returns the raw
+    /// `exitStatus`, which must have been written by the time the FIFO hung up.
+    pub fn finish(&mut self, timeout: Duration) -> Vec<u8> {
+        assert!(self.dir.wait_exit(timeout), "the exit FIFO did not hang up");
+        let status = std::fs::read(self.dir.dir.join("exitStatus"));
+        let shim = self.wait_shim(timeout);
+        assert!(shim.success(), "shim exit status {shim}");
+        status.expect("exitStatus written before the exit FIFO hung up")
+    }
+
     /// `shim-log.json`'s content.
     pub fn shim_log(&self) -> String {
         std::fs::read_to_string(self.dir.dir.join("shim-log.json")).unwrap_or_default()
@@ -233,11 +295,7 @@ impl Proc {
 
     /// The entries of `shim-log.json`, each checked to be a JSON object.
     pub fn shim_log_entries(&self) -> Vec<Value> {
-        let text = self.shim_log();
-        serde_json::Deserializer::from_str(&text)
-            .into_iter::<Value>()
-            .map(|entry| entry.expect("shim-log.json holds valid JSON"))
-            .collect()
+        parse_shim_log(&self.shim_log())
     }
 
     /// The messages of the `error` entries.
@@ -257,6 +315,14 @@ impl Drop for Proc {
             let _ = self.shim.wait();
         }
     }
+}
+
+/// The entries of a `shim-log.json` text, failing the test unless it is a stream of JSON values.
+pub fn parse_shim_log(text: &str) -> Vec<Value> {
+    serde_json::Deserializer::from_str(text)
+        .into_iter::<Value>()
+        .map(|entry| entry.expect("shim-log.json holds valid JSON"))
+        .collect()
 }
 
 /// A container: its bundle and state directory, in one scratch directory.
@@ -318,6 +384,19 @@ impl Container {
     /// Makes the process directory for `options` and spawns a shim on it.
     pub fn spawn(&self, process_id: &str, options: &ProcessOptions) -> Proc {
         self.spawn_in(self.process_dir(process_id, options))
+    }
+
+    /// Like [`Container::spawn`], with `prepare` run on the process directory just before the
+    /// shim starts: to rewrite `process.json`, or close the daemon's readers.
+    pub fn spawn_prepared(
+        &self,
+        process_id: &str,
+        options: &ProcessOptions,
+        prepare: impl FnOnce(&mut ProcessDir),
+    ) -> Proc {
+        let mut dir = self.process_dir(process_id, options);
+        prepare(&mut dir);
+        self.spawn_in(dir)
     }
 
     /// Makes the process directory for `options` with the daemon's ends open, without a shim
@@ -391,18 +470,50 @@ impl Drop for Container {
 
 /// Reads `file` (a non-blocking FIFO reader) until EOF, failing the test after `timeout`.
 pub fn read_to_eof(file: &mut File, timeout: Duration) -> Vec<u8> {
+    read_fifo(file, timeout, |_| false).0
+}
+
+/// Reads `file` (a non-blocking FIFO reader) until what was read satisfies `enough`, failing the
+/// test after `timeout` or at an EOF that came first. Returns everything read, which may go past
+/// the point where `enough` first held.
+pub fn read_until(
+    file: &mut File,
+    timeout: Duration,
+    enough: impl FnMut(&[u8]) -> bool,
+) -> Vec<u8> {
+    let (out, eof) = read_fifo(file, timeout, enough);
+    assert!(
+        !eof,
+        "EOF before the expected output; read: {:?}",
+        String::from_utf8_lossy(&out[out.len().saturating_sub(200)..])
+    );
+    out
+}
+
+/// Reads `file` (a non-blocking FIFO reader) until EOF (true) or until `enough` holds for what was
+/// read (false), failing the test after `timeout`.
+pub fn read_fifo(
+    file: &mut File,
+    timeout: Duration,
+    mut enough: impl FnMut(&[u8]) -> bool,
+) -> (Vec<u8>, bool) {
     let mut out = Vec::new();
     let deadline = Instant::now() + timeout;
     let mut buffer = vec![0u8; 64 * 1024];
     loop {
         match file.read(&mut buffer) {
-            Ok(0) => return out,
-            Ok(n) => out.extend_from_slice(&buffer[..n]),
+            Ok(0) => return (out, true),
+            Ok(n) => {
+                out.extend_from_slice(&buffer[..n]);
+                if enough(&out) {
+                    return (out, false);
+                }
+            }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 let left = deadline.saturating_duration_since(Instant::now());
                 assert!(
                     !left.is_zero(),
-                    "no EOF within {timeout:?}; read so far: {:?}",
+                    "no EOF or expected output within {timeout:?}; read so far: {:?}",
                     String::from_utf8_lossy(&out[out.len().saturating_sub(200)..])
                 );
                 let mut fds = [PollFd::new(file.as_fd(), PollFlags::POLLIN)];
