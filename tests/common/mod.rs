@@ -317,8 +317,20 @@ impl Container {
 
     /// Makes the process directory for `options` and spawns a shim on it.
     pub fn spawn(&self, process_id: &str, options: &ProcessOptions) -> Proc {
+        self.spawn_prepared(process_id, options, |_| {})
+    }
+
+    /// Like [`Container::spawn`], with `prepare` changing the process directory (a corrupt
+    /// `process.json`, odd FIFO paths) before the shim starts.
+    pub fn spawn_prepared(
+        &self,
+        process_id: &str,
+        options: &ProcessOptions,
+        prepare: impl FnOnce(&ProcessDir),
+    ) -> Proc {
         let dir = ProcessDir::create(&self.state, &self.id, process_id, options)
             .expect("create process dir");
+        prepare(&dir);
         let env: Vec<(&str, &str)> = self
             .spec
             .env
