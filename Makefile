@@ -60,5 +60,11 @@ install: build
 	install -D -m 0755 $(RELEASE)/containerd-shim $(DESTDIR)$(PREFIX)/bin/containerd-shim
 	ln -sf containerd-shim $(DESTDIR)$(PREFIX)/bin/docker-containerd-shim
 
+# Every cargo-fuzz target for FUZZ_SECONDS each (nightly toolchain; installs cargo-fuzz when
+# missing); prints executions and coverage. See fuzz/README.md.
+FUZZ_SECONDS ?= 60
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) sh fuzz/run.sh
+
 clean:
 	$(CARGO) clean

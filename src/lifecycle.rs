@@ -473,8 +473,7 @@ impl<'a> Shim<'a> {
             self.require_master()?;
         }
         let path = self.runtime.pid_file();
-        let bytes =
-            std::fs::read(&path).map_err(|e| Error::os(format!("read {}", path.display()), e))?;
+        let bytes = spec::read_limited(&path)?;
         let pid = pidfile::parse(&bytes)
             .map(Pid::from_raw)
             .map_err(|e| Error::invalid(format!("pid file {}", path.display()), e))?;

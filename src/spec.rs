@@ -9,8 +9,9 @@
 //! bounded on any file.
 
 use serde::Deserialize;
-use std::fs::File;
+use std::fs::OpenOptions;
 use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use crate::error::{Error, Result};
@@ -116,9 +117,24 @@ pub fn decode_checkpoint(bytes: &[u8]) -> std::result::Result<CheckpointConfig, 
     })
 }
 
-/// Reads a whole input file of at most [`MAX_SPEC_BYTES`].
+/// Reads a whole input file of at most [`MAX_SPEC_BYTES`], which must be a regular file. The open
+/// does not block: a FIFO in the file's place would otherwise hold the shim in `open` forever,
+/// waiting for a writer.
 pub fn read_limited(path: &Path) -> Result<Vec<u8>> {
-    let file = File::open(path).map_err(|e| Error::os(format!("open {}", path.display()), e))?;
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| Error::os(format!("open {}", path.display()), e))?;
+    let metadata = file
+        .metadata()
+        .map_err(|e| Error::os(format!("fstat {}", path.display()), e))?;
+    if !metadata.is_file() {
+        return Err(Error::invalid(
+            path.display().to_string(),
+            "not a regular file",
+        ));
+    }
     let mut bytes = Vec::new();
     file.take(MAX_SPEC_BYTES + 1)
         .read_to_end(&mut bytes)
@@ -230,6 +246,23 @@ mod tests {
         objects.push_str("null");
         objects.push_str(&"}".repeat(100_000));
         assert!(decode_process(objects.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn only_regular_files_are_read_and_a_fifo_does_not_block() {
+        let dir = std::env::temp_dir().join(format!("tinyshim-spec-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir(&dir).expect("mkdir");
+        let fifo = dir.join("process.json");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).expect("mkfifo");
+        // Before the fix, this open waited forever for a writer.
+        for path in [&fifo, &dir] {
+            let error = read_limited(path)
+                .expect_err("not a regular file")
+                .to_string();
+            assert_eq!(error, format!("{}: not a regular file", path.display()));
+        }
+        std::fs::remove_dir_all(&dir).expect("cleanup");
     }
 
     #[test]

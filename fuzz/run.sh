@@ -1,0 +1,95 @@
+#!/bin/sh
+# Runs the cargo-fuzz targets, each for FUZZ_SECONDS (default 60), and prints executions and
+# coverage per target. `make fuzz` calls it; `fuzz/run.sh control pid_file` runs only those.
+#
+# The committed seeds are in fuzz/seeds/<target>/ and are read, never written. New inputs go to
+# the working corpus fuzz/corpus/<target>/ (not committed). The megabyte seeds are made here, in
+# fuzz/corpus/big/<target>/, rather than committed, and are run whole before fuzzing starts. They
+# do not join the fuzzing corpus, where they would make every mutation megabytes long. Crashes go to fuzz/artifacts/<target>/ and make the script exit 1; each becomes
+# a regression test in src/ or tests/.
+set -eu
+
+cd "$(dirname "$0")"
+seconds=${FUZZ_SECONDS:-60}
+targets=${*:-control process_json checkpoint_config pid_file}
+# Largest input the fuzzer makes: far beyond a control line (64 bytes) and serde_json's nesting
+# limit (128), small enough to keep executions fast; libFuzzer grows its inputs up to it.
+max_len=16384
+
+toolchain=${FUZZ_TOOLCHAIN:-nightly}
+if ! cargo "+$toolchain" --version >/dev/null 2>&1; then
+  echo "fuzz: the $toolchain toolchain is missing (rustup toolchain install $toolchain)" >&2
+  exit 1
+fi
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  echo "fuzz: installing cargo-fuzz from crates.io"
+  cargo install cargo-fuzz --locked
+fi
+
+# Inputs of about a megabyte, made here so that none is committed.
+big_seeds() {
+  dir=corpus/big/$1
+  repeat() { head -c "$2" /dev/zero | tr '\0' "$1"; }
+  case $1 in
+    control)
+      # An endless-looking line whose tail looks valid, read in 16 KiB and 64-byte chunks.
+      { printf '\003\377\377\100'; repeat 7 1040000; printf ' 1 80 24\n1 1 2\n'; } > "$dir/big-line"
+      # A megabyte without any newline, read one byte at a time.
+      { printf '\000'; repeat ' ' 1040000; } > "$dir/big-blanks"
+      # Thousands of valid resizes.
+      { printf '\001\377'; i=0; while [ $i -lt 2000 ]; do
+          printf '1 %d %d\n' $((i % 300)) $((i % 200)); i=$((i + 1)); done; } > "$dir/many-lines" ;;
+    process_json)
+      # A valid process with an env of about a megabyte.
+      { printf '{"terminal":false,"args":["sh"],"env":['
+        i=0; while [ $i -lt 4000 ]; do printf '"V%d=%0240d",' $i 0; i=$((i + 1)); done
+        printf '"LAST=1"],"containerdStdout":"/b/o","rootUID":0}'; } > "$dir/big-env"
+      # Nested 100 000 levels deep where the shim skips the value, then where it expects a list.
+      { printf '{"args":'; repeat '[' 100000; repeat ']' 100000; printf '}'; } > "$dir/deep-unknown"
+      { printf '{"runtimeArgs":'; repeat '[' 100000; repeat ']' 100000; printf '}'; } > "$dir/deep-known"
+      { printf '{"containerdStdout":"'; repeat a 1040000; printf '"}'; } > "$dir/big-string" ;;
+    checkpoint_config)
+      { printf '{"tcp":true,"emptyNS":['
+        i=0; while [ $i -lt 100000 ]; do printf '"ns%d",' $i; i=$((i + 1)); done
+        printf '"network"]}'; } > "$dir/big-empty-ns"
+      { printf '{"name":'; repeat '[' 100000; repeat ']' 100000; printf '}'; } > "$dir/deep-unknown" ;;
+    pid_file)
+      repeat 9 1040000 > "$dir/big-digits"
+      { repeat 0 1040000; printf '1'; } > "$dir/big-leading-zeros" ;;
+  esac
+}
+
+failed=""
+summary=""
+mkdir -p artifacts
+for target in $targets; do
+  mkdir -p "corpus/$target" "corpus/big/$target" "artifacts/$target"
+  big_seeds "$target"
+  log=artifacts/$target.log
+  echo "fuzz: $target: the megabyte seeds whole, then $seconds s of fuzzing (log: fuzz/$log)"
+  status=0
+  # Given files rather than directories, libFuzzer runs each once, whatever its size.
+  cargo "+$toolchain" fuzz run "$target" corpus/big/"$target"/* -- -timeout=60 \
+    > "$log" 2>&1 || status=$?
+  if [ "$status" -eq 0 ]; then
+    cargo "+$toolchain" fuzz run "$target" "corpus/$target" "seeds/$target" \
+      -- -max_total_time="$seconds" -max_len=$max_len -timeout=10 -print_final_stats=1 \
+      >> "$log" 2>&1 || status=$?
+  fi
+  runs=$(sed -n 's/^Done \([0-9]*\) runs in \([0-9]*\) second.*/\1 executions in \2 s/p' "$log" | tail -n 1)
+  coverage=$(grep -E '^#[0-9]+' "$log" | grep -o 'cov: [0-9]* ft: [0-9]*' | tail -n 1)
+  line="$target: ${runs:-no executions} ${coverage:+($coverage)}"
+  if [ "$status" -ne 0 ]; then
+    failed="$failed $target"
+    line="$line FAILED (status $status): $(grep -m 1 -E 'panicked|ERROR: ' "$log" || true)"
+    tail -n 30 "$log" >&2
+  fi
+  echo "$line"
+  summary="$summary$line
+"
+done
+printf '\nfuzz summary (%s s per target):\n%s' "$seconds" "$summary"
+if [ -n "$failed" ]; then
+  echo "fuzz: crash or error in:$failed; inputs in fuzz/artifacts/<target>/" >&2
+  exit 1
+fi
