@@ -83,11 +83,11 @@ fn parse_args(argv: &[OsString]) -> Result<Args, Error> {
     })
 }
 
-/// Closes every descriptor above 2 that the shim inherited. (Rust's start-up code has already
-/// reopened any of 0, 1 and 2 that was closed on `/dev/null`, so the shim's own opens never take
-/// those numbers.) containerd's are all close-on-exec,
+/// Closes every descriptor above 2 that the shim inherited. containerd's are all close-on-exec,
 /// but a leaky parent (a wrapper script, another daemon) would otherwise pass its descriptors on
 /// to the runtime and into the container, and keep them open in the shim for its whole life.
+/// (Rust's start-up code has already reopened any of 0, 1 and 2 that was closed on `/dev/null`,
+/// so the shim's own opens never take those numbers.)
 fn close_inherited_descriptors() {
     // SAFETY: close_range takes no pointers; nothing in the shim owns a descriptor above 2 yet
     // (this runs before the first open), so no owner is left holding a closed number.
