@@ -29,6 +29,8 @@ struct Options {
     many: usize,
     idle: Duration,
     chart: Option<PathBuf>,
+    /// Run one section only: throughput, memory, many or latency.
+    only: Option<String>,
 }
 
 fn parse_options() -> Options {
@@ -39,6 +41,7 @@ fn parse_options() -> Options {
         many: 50,
         idle: Duration::from_secs(10),
         chart: None,
+        only: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -54,6 +57,7 @@ fn parse_options() -> Options {
             "--many" => options.many = number("--many") as usize,
             "--idle-seconds" => options.idle = Duration::from_secs(number("--idle-seconds")),
             "--chart" => options.chart = args.next().map(PathBuf::from),
+            "--only" => options.only = args.next(),
             "--quick" => {
                 options.runs = 1;
                 options.bytes = 256 << 20;
@@ -344,17 +348,73 @@ fn row(figure: &str, tinyshim: String, other: String, target: &str) -> Row {
 fn main() {
     let options = parse_options();
     common::require_runc();
-    let runs = options.runs.max(1);
     println!(
         "tinyshim bench: {} run(s) per figure, {} MiB transfers ({} MiB on the terminal), {} containers at once",
-        runs,
+        options.runs.max(1),
         options.bytes >> 20,
         options.tty_bytes >> 20,
         options.many
     );
-    let mut rows = Vec::new();
+    let mut report = Report::default();
+    let sections: [(&str, Section); 4] = [
+        ("throughput", throughput),
+        ("memory", memory),
+        ("many", many_at_once),
+        ("latency", latency),
+    ];
+    for (name, section) in sections {
+        if options.only.as_deref().is_none_or(|only| only == name) {
+            section(&options, &mut report);
+        }
+    }
+    print_table(&report.rows);
+    if let Some(path) = &options.chart {
+        std::fs::write(path, report.chart.svg()).expect("write chart");
+        println!("chart written to {}", path.display());
+    }
+}
 
-    // Throughput and CPU.
+/// One part of the benchmark, adding its rows and chart figures to the report.
+type Section = fn(&Options, &mut Report);
+
+/// The table's rows and the chart's figures, filled by the sections that ran.
+struct Report {
+    rows: Vec<Row>,
+    chart: Chart,
+}
+
+impl Default for Report {
+    fn default() -> Report {
+        Report {
+            rows: Vec::new(),
+            chart: Chart {
+                direct: f64::NAN,
+                splice: f64::NAN,
+                copy: f64::NAN,
+                terminal: f64::NAN,
+                shim_pss: f64::NAN,
+                shim_dirty: f64::NAN,
+                shim_many: f64::NAN,
+                conmon_pss: f64::NAN,
+                conmon_dirty: f64::NAN,
+                conmon_many: f64::NAN,
+            },
+        }
+    }
+}
+
+/// A conmon figure, or `n/a` where conmon is not installed.
+fn conmon_figure(value: f64) -> String {
+    if value.is_nan() {
+        "n/a".to_string()
+    } else {
+        format!("{value:.0}")
+    }
+}
+
+/// 1 GiB of stdout: direct pipe, splice, copy and terminal paths, with the shim's CPU.
+fn throughput(options: &Options, report: &mut Report) {
+    let runs = options.runs.max(1);
     let mut direct = Vec::new();
     let mut splice = Vec::new();
     let mut copy = Vec::new();
@@ -372,7 +432,7 @@ fn main() {
     let splice_mib = figure(&splice, |t| t.mib_per_s);
     let copy_mib = figure(&copy, |t| t.mib_per_s);
     let tty_mib = figure(&tty, |t| t.mib_per_s);
-    rows.push(row(
+    report.rows.push(row(
         "stdout MiB/s, direct pipe",
         String::new(),
         format!("{direct_mib:.0}"),
@@ -383,7 +443,7 @@ fn main() {
         ("copy", copy_mib),
         ("terminal", tty_mib),
     ] {
-        rows.push(row(
+        report.rows.push(row(
             &format!("stdout MiB/s, {name} (ratio to direct)"),
             format!("{mib:.0} ({:.2})", mib / direct_mib),
             String::new(),
@@ -391,14 +451,14 @@ fn main() {
         ));
     }
     for (name, transfers) in [("splice", &splice), ("copy", &copy), ("terminal", &tty)] {
-        rows.push(row(
+        report.rows.push(row(
             &format!("shim CPU s per GiB, {name}"),
             format!("{:.3}", figure(transfers, |t| t.cpu_per_gib)),
             String::new(),
             if name == "terminal" { "" } else { "<= 0.2" },
         ));
     }
-    rows.push(row(
+    report.rows.push(row(
         "peak RSS during transfer, kB (splice / copy)",
         format!(
             "{:.0} / {:.0}",
@@ -409,7 +469,15 @@ fn main() {
         "",
     ));
 
-    // Memory while a container sleeps, one supervisor.
+    report.chart.direct = direct_mib;
+    report.chart.splice = splice_mib;
+    report.chart.copy = copy_mib;
+    report.chart.terminal = tty_mib;
+}
+
+/// One sleeping container: memory, idle wake-ups, threads and descriptors, shim and conmon.
+fn memory(options: &Options, report: &mut Report) {
+    let runs = options.runs.max(1);
     eprintln!("memory: one sleeping container");
     sync();
     let mut shim_memory = Vec::new();
@@ -446,13 +514,6 @@ fn main() {
     }
     let memory_median =
         |values: &[Memory], f: fn(&Memory) -> f64| median(values.iter().map(f).collect());
-    let conmon_figure = |value: f64| {
-        if value.is_nan() {
-            "n/a".to_string()
-        } else {
-            format!("{value:.0}")
-        }
-    };
     for (name, f, target) in [
         (
             "Rss kB, one sleeping container",
@@ -470,26 +531,26 @@ fn main() {
             "<= 100",
         ),
     ] {
-        rows.push(row(
+        report.rows.push(row(
             name,
             format!("{:.0}", memory_median(&shim_memory, f)),
             conmon_figure(memory_median(&conmon_memory, f)),
             target,
         ));
     }
-    rows.push(row(
+    report.rows.push(row(
         &format!("context switches in {} s idle", options.idle.as_secs()),
         format!("{:.0}", median(shim_idle)),
         conmon_figure(median(conmon_idle)),
         "0",
     ));
-    rows.push(row(
+    report.rows.push(row(
         "threads",
         format!("{shim_threads:.0}"),
         conmon_figure(conmon_threads),
         "1",
     ));
-    rows.push(row(
+    report.rows.push(row(
         "open descriptors",
         shim_fds.to_string(),
         if conmon_available() {
@@ -500,7 +561,14 @@ fn main() {
         "<= 16",
     ));
 
-    // Many at once.
+    report.chart.shim_pss = memory_median(&shim_memory, |m| m.pss);
+    report.chart.shim_dirty = memory_median(&shim_memory, |m| m.private_dirty);
+    report.chart.conmon_pss = memory_median(&conmon_memory, |m| m.pss);
+    report.chart.conmon_dirty = memory_median(&conmon_memory, |m| m.private_dirty);
+}
+
+/// Pss per supervisor with many sleeping containers at once.
+fn many_at_once(options: &Options, report: &mut Report) {
     eprintln!("memory: {} sleeping containers", options.many);
     let many_pss = |start: &dyn Fn() -> i32| -> f64 {
         let pids: Vec<i32> = (0..options.many).map(|_| start()).collect();
@@ -530,29 +598,30 @@ fn main() {
     } else {
         f64::NAN
     };
-    rows.push(row(
+    report.rows.push(row(
         &format!("Pss kB per supervisor, {} at once", options.many),
         format!("{shim_many:.0}"),
         conmon_figure(conmon_many),
         "<= 150",
     ));
 
-    // Start-up and exit latency.
-    eprintln!("start-up and exit latency");
+    report.chart.shim_many = shim_many;
+    report.chart.conmon_many = conmon_many;
+}
+
+/// Start-up against `runc create` alone (interleaved, since runc's own time varies by tens of
+/// milliseconds), the shim's own start-up with a runtime that does nothing, and exit latency.
+fn latency(options: &Options, report: &mut Report) {
+    let runs = options.runs.max(1) * 2;
     let mut startup = Vec::new();
     let mut create_alone = Vec::new();
+    let mut no_op = Vec::new();
     let mut exit_latency = Vec::new();
     for _ in 0..runs {
         create_alone.push(runc_create_alone());
         let container = Container::new(Spec::sh("sleep 600").no_stdin());
-        let spawned = Instant::now();
-        let mut init = container.spawn_init();
-        let pid_file = init.dir.dir.join("pid");
-        while !pid_file.exists() {
-            driver::pause(Duration::from_micros(200));
-            assert!(spawned.elapsed() < Duration::from_secs(30), "no pid file");
-        }
-        startup.push(spawned.elapsed().as_secs_f64() * 1000.0);
+        let (mut init, spawn_ms) = spawn_until_pid_file(&container);
+        startup.push(spawn_ms);
         let _ = init.wait_pid();
         container.start();
         let killed = Instant::now();
@@ -563,51 +632,57 @@ fn main() {
         );
         exit_latency.push(killed.elapsed().as_secs_f64() * 1000.0);
         init.wait_shim(Duration::from_secs(30));
+        let fake = Container::new(Spec::fake("sleep 600").no_stdin());
+        let (_fake_init, fake_ms) = spawn_until_pid_file(&fake);
+        no_op.push(fake_ms);
     }
     let startup_ms = median(startup);
     let create_ms = median(create_alone);
-    rows.push(row(
+    report.rows.push(row(
         "start-up ms: shim spawn to pid file (runc create alone)",
         format!(
-            "{startup_ms:.1} ({create_ms:.1}, +{:.1})",
+            "{startup_ms:.1} ({create_ms:.1}, {:+.1})",
             startup_ms - create_ms
         ),
         String::new(),
         "within 2 ms of runc create",
     ));
-    rows.push(row(
+    report.rows.push(row(
+        "start-up ms with a runtime that does nothing",
+        format!("{:.2}", median(no_op)),
+        String::new(),
+        "",
+    ));
+    report.rows.push(row(
         "exit ms: runc kill to exit-FIFO hang-up",
         format!("{:.1}", median(exit_latency)),
         String::new(),
         "",
     ));
-
-    print_table(&rows);
-    if let Some(path) = &options.chart {
-        let chart = Chart {
-            direct: direct_mib,
-            splice: splice_mib,
-            copy: copy_mib,
-            terminal: tty_mib,
-            shim_pss: memory_median(&shim_memory, |m| m.pss),
-            shim_dirty: memory_median(&shim_memory, |m| m.private_dirty),
-            shim_many,
-            conmon_pss: memory_median(&conmon_memory, |m| m.pss),
-            conmon_dirty: memory_median(&conmon_memory, |m| m.private_dirty),
-            conmon_many,
-        };
-        std::fs::write(path, chart.svg()).expect("write chart");
-        println!("chart written to {}", path.display());
-    }
 }
 
-/// `runc create` on its own, spawn to exit, for the start-up comparison.
+/// Spawns the init's shim and times spawn to `pid` file, polling every 100 µs.
+fn spawn_until_pid_file(container: &Container) -> (Proc, f64) {
+    let spawned = Instant::now();
+    let init = container.spawn_init();
+    let pid_file = init.dir.dir.join("pid");
+    while !pid_file.exists() {
+        driver::pause(Duration::from_micros(100));
+        assert!(spawned.elapsed() < Duration::from_secs(30), "no pid file");
+    }
+    (init, spawned.elapsed().as_secs_f64() * 1000.0)
+}
+
+/// `runc create` on its own, spawn to exit, for the start-up comparison: the command line the
+/// shim runs (`--log ... --log-format json` costs runc itself about 10 ms).
 fn runc_create_alone() -> f64 {
     let container = Container::new(Spec::sh("sleep 600").no_stdin());
     let pid_file = container.scratch().join("pid");
     let started = Instant::now();
     let status = Command::new("runc")
-        .args(["create", "--bundle"])
+        .arg("--log")
+        .arg(container.scratch().join("log.json"))
+        .args(["--log-format", "json", "create", "--bundle"])
         .arg(&container.bundle)
         .arg("--pid-file")
         .arg(&pid_file)

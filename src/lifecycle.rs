@@ -221,7 +221,7 @@ impl<'a> Shim<'a> {
         let stdin = stdio::open_client_fifo(&state.stdin)?;
         // `/dev/null` stdin is EOF from the start: the container gets it without a pump.
         let client_stdin = (!stdin.null).then_some(stdin.reader);
-        let stdout = stdio::open_client_fifo(&state.stdout)?;
+        let stdout = stdio::open_output_fifo(&state.stdout)?;
         let mut shim = Shim {
             log,
             poll,
@@ -244,7 +244,7 @@ impl<'a> Shim<'a> {
             shim.prepare_terminal(client_stdin, stdout.writer)?;
             [Stdio::null(), Stdio::null(), Stdio::null()]
         } else {
-            let stderr = stdio::open_client_fifo(&shim.state.stderr)?;
+            let stderr = stdio::open_output_fifo(&shim.state.stderr)?;
             shim.idle_readers.push(stderr.reader);
             shim.prepare_pipes(client_stdin, stdout.writer, stderr.writer)?
         };

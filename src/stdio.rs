@@ -20,6 +20,13 @@ use crate::error::{Error, Result};
 /// The path the daemon means by an empty stdio path.
 pub const DEV_NULL: &str = "/dev/null";
 
+/// Capacity asked for every pipe and FIFO that carries output (the default is 64 KiB). Each
+/// wake-up of the shim then moves up to this much in one `splice`, which more than halves the
+/// shim's CPU per GiB (0.28 s to 0.12 s measured, see BENCHMARKS.md). The kernel allocates the
+/// pages only while bytes wait in the pipe, so an idle container costs nothing; a client that
+/// stops reading lets at most this much wait in each of the two pipes of a stream.
+pub const OUTPUT_PIPE_CAPACITY: i32 = 1 << 20;
+
 /// Both sides of one client FIFO, opened by the shim.
 #[derive(Debug)]
 pub struct ClientFifo {
@@ -59,6 +66,15 @@ pub fn open_client_fifo(path: &str) -> Result<ClientFifo> {
     })
 }
 
+/// Opens a stdout or stderr client FIFO like [`open_client_fifo`], with the output capacity.
+pub fn open_output_fifo(path: &str) -> Result<ClientFifo> {
+    let fifo = open_client_fifo(path)?;
+    if !fifo.null {
+        enlarge_output(&fifo.writer);
+    }
+    Ok(fifo)
+}
+
 /// Whether `stat` describes a FIFO.
 pub fn is_fifo(stat: &FileStat) -> bool {
     SFlag::from_bits_truncate(stat.st_mode) & SFlag::S_IFMT == SFlag::S_IFIFO
@@ -96,9 +112,18 @@ pub fn container_pipes(uid: u32, gid: u32) -> Result<[ContainerPipe; 3]> {
             (read, write)
         };
         set_nonblocking(&shim)?;
+        if !container_reads {
+            enlarge_output(&shim);
+        }
         Ok(ContainerPipe { shim, container })
     };
     Ok([make(true)?, make(false)?, make(false)?])
+}
+
+/// Asks for [`OUTPUT_PIPE_CAPACITY`] on an output pipe or FIFO. Best effort: a kernel that
+/// refuses (a pipe-size limit, memory pressure) leaves the default, which only costs CPU.
+pub fn enlarge_output(fd: &OwnedFd) {
+    let _ = fcntl(fd, FcntlArg::F_SETPIPE_SZ(OUTPUT_PIPE_CAPACITY));
 }
 
 /// Sets `O_NONBLOCK` on `fd`, keeping its other status flags.

@@ -7,6 +7,7 @@
 mod common;
 
 use std::fs::File;
+use std::os::unix::fs::OpenOptionsExt;
 use std::time::Duration;
 
 use common::*;
@@ -17,6 +18,10 @@ const LONG: Duration = Duration::from_secs(60);
 /// The shim's memory ceiling while a container writes into a client that does not read: a few
 /// times what the shim needs, far below the 64 MiB a buffering shim would take.
 const RSS_CEILING_KIB: u64 = 16 * 1024;
+
+/// What the container pipe and the client FIFO of one output stream hold together: the shim
+/// sizes both to `OUTPUT_PIPE_CAPACITY` (checked by `output_fifos_get_the_output_capacity`).
+const STREAM_BUFFERED: usize = 2 * tinyshim::stdio::OUTPUT_PIPE_CAPACITY as usize;
 
 /// Busybox `seq 1 <last>` output, built without formatting each number.
 fn seq_text(last: u64) -> Vec<u8> {
@@ -133,9 +138,11 @@ fn two_mib_written_just_before_exit_arrive_completely(path: PumpPath) {
 }
 
 fn output_still_in_the_pipes_when_the_target_is_reaped_is_drained(path: PumpPath) {
-    // 108894 bytes: less than the container pipe and the FIFO hold together, so the process can
-    // write it all and exit while the client has read nothing.
-    let container = Container::new(Spec::sh("seq 1 20000; exit 6").no_stdin().on(path));
+    // 1288895 bytes: more than the FIFO holds, less than the container pipe and the FIFO hold
+    // together, so the process can write it all and exit while the client has read nothing,
+    // and part of it is still in the container's pipe when the target is reaped.
+    assert!((STREAM_BUFFERED / 2..STREAM_BUFFERED).contains(&seq_text(200_000).len()));
+    let container = Container::new(Spec::sh("seq 1 200000; exit 6").no_stdin().on(path));
     let (mut init, _) = container.run();
     eventually(LONG, "the target reaped", || {
         init.dir.exit_status() == Some(6)
@@ -147,7 +154,7 @@ fn output_still_in_the_pipes_when_the_target_is_reaped_is_drained(path: PumpPath
         !init.dir.wait_exit(Duration::from_millis(500)),
         "the shim ended before the client read the output"
     );
-    assert_same_bytes(&init.read_stdout(LONG), &seq_text(20_000));
+    assert_same_bytes(&init.read_stdout(LONG), &seq_text(200_000));
     assert_eq!(init.finish(LONG), b"6");
 }
 
@@ -163,9 +170,9 @@ fn a_client_that_stops_reading_stops_the_container_not_the_shims_memory(path: Pu
     driver::pause(Duration::from_millis(200));
     assert!(in_syscall(pid, nix::libc::SYS_write), "still blocked");
     assert_eq!(init.dir.exit_status(), None);
-    let written = io_counter(pid, "wchar");
+    let written = io_counter(pid, "wchar") as usize;
     assert!(
-        written < 1 << 20,
+        written < STREAM_BUFFERED + (1 << 20),
         "the container wrote {written} bytes while nobody read"
     );
     assert!(
@@ -198,7 +205,10 @@ fn a_client_that_stops_reading_stops_the_container_not_the_shims_memory(path: Pu
 }
 
 fn a_client_that_goes_away_and_comes_back_loses_nothing(path: PumpPath) {
-    let container = Container::new(Spec::command(&["seq", "1", "300000"]).no_stdin().on(path));
+    // 4088895 bytes: after the first 256 KiB, more than the stream's pipes hold, so the
+    // container blocks while the client is away.
+    assert!(seq_text(600_000).len() > STREAM_BUFFERED + (256 << 10));
+    let container = Container::new(Spec::command(&["seq", "1", "600000"]).no_stdin().on(path));
     let (mut init, pid) = container.run();
     let first = read_until(stdout_of(&mut init), LONG, |out| out.len() >= 256 << 10);
     // The daemon restarts: its reader closes mid-stream.
@@ -211,8 +221,36 @@ fn a_client_that_goes_away_and_comes_back_loses_nothing(path: PumpPath) {
     init.dir.stdout = Some(open_fifo_reader(&init.dir.stdout_path).expect("reopen stdout"));
     let mut all = first;
     all.extend(init.read_stdout(LONG));
-    assert_same_bytes(&all, &seq_text(300_000));
+    assert_same_bytes(&all, &seq_text(600_000));
     assert_eq!(init.finish(LONG), b"0");
+}
+
+#[test]
+fn output_fifos_and_pipes_get_the_output_capacity() {
+    use nix::fcntl::{fcntl, FcntlArg};
+    let capacity = |file: &File| fcntl(file, FcntlArg::F_GETPIPE_SZ).expect("F_GETPIPE_SZ");
+    let container = Container::new(Spec::sh("sleep 30"));
+    let (init, pid) = container.run();
+    let expected = tinyshim::stdio::OUTPUT_PIPE_CAPACITY;
+    assert_eq!(
+        capacity(init.dir.stdout.as_ref().expect("stdout")),
+        expected
+    );
+    assert_eq!(
+        capacity(init.dir.stderr.as_ref().expect("stderr")),
+        expected
+    );
+    // The container's own ends, reopened through /proc: stdout and stderr enlarged, stdin not.
+    let end = |fd: u32| {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(nix::libc::O_NONBLOCK)
+            .open(format!("/proc/{pid}/fd/{fd}"))
+            .expect("reopen the container's pipe")
+    };
+    assert_eq!(capacity(&end(1)), expected);
+    assert_eq!(capacity(&end(2)), expected);
+    assert_eq!(capacity(&end(0)), 64 * 1024);
 }
 
 on_both_pump_paths!(
