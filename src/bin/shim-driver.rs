@@ -67,7 +67,12 @@ fn parse() -> Result<Options, String> {
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
         match arg.as_str() {
             "--runtime" => options.runtime = value("--runtime")?,
-            "--shim" => options.shim = value("--shim")?.into(),
+            // The shim runs in the process directory: a relative path must not depend on that.
+            "--shim" => {
+                let shim = PathBuf::from(value("--shim")?);
+                options.shim = std::fs::canonicalize(&shim)
+                    .map_err(|e| format!("--shim {}: {e}", shim.display()))?;
+            }
             "--state" => options.state = value("--state")?.into(),
             "--id" => options.id = value("--id")?,
             "--tty" => options.tty = true,

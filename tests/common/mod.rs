@@ -19,9 +19,13 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use serde_json::{json, Value};
 use tinyshim::driver::{self, bundle, ProcessDir, ProcessOptions};
 
-/// The shim under test.
+/// The shim under test: the one cargo built, or `TINYSHIM_SHIM` (the benchmarks point it at the
+/// statically linked release binary that `make build` installs).
 pub fn shim_binary() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_containerd-shim"))
+    std::env::var_os("TINYSHIM_SHIM")
+        .filter(|path| !path.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_containerd-shim")))
 }
 
 /// The failure-injecting runtime.
