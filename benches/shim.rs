@@ -609,10 +609,11 @@ fn many_at_once(options: &Options, report: &mut Report) {
     report.chart.conmon_many = conmon_many;
 }
 
-/// Start-up against `runc create` alone (interleaved, since runc's own time varies by tens of
-/// milliseconds), the shim's own start-up with a runtime that does nothing, and exit latency.
+/// Start-up against `runc create` alone (four times the runs, interleaved, since runc's own time
+/// varies by tens of milliseconds), start-up with a runtime that does nothing (which bounds the
+/// shim's own share), and exit latency.
 fn latency(options: &Options, report: &mut Report) {
-    let runs = options.runs.max(1) * 2;
+    let runs = options.runs.max(1) * 4;
     let mut startup = Vec::new();
     let mut create_alone = Vec::new();
     let mut no_op = Vec::new();
@@ -760,8 +761,9 @@ struct Chart {
 impl Chart {
     fn svg(&self) -> String {
         let mut out = String::from(
-            r#"<svg xmlns="http://www.w3.org/2000/svg" width="760" height="330" font-family="sans-serif" font-size="12">
-<rect width="760" height="330" fill="white"/>
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="820" height="300" font-family="sans-serif" font-size="12">
+<rect width="820" height="300" fill="white"/>
+<text x="10" y="290" fill="gray">medians of the runs of `make bench`; one supervisor unless noted; conmon supervises the same runc container</text>
 "#,
         );
         let bars = |out: &mut String,
@@ -782,7 +784,7 @@ impl Chart {
             for (index, (label, value, colour)) in items.iter().enumerate() {
                 let y = 40.0 + index as f64 * 38.0;
                 let length = if value.is_finite() {
-                    value / max * 200.0
+                    value / max * 190.0
                 } else {
                     0.0
                 };
@@ -790,9 +792,9 @@ impl Chart {
                     r#"<text x="{x0}" y="{}" >{label}</text><rect x="{}" y="{}" width="{length:.1}" height="22" fill="{colour}"/><text x="{}" y="{}">{}</text>
 "#,
                     y + 15.0,
-                    x0 + 120.0,
+                    x0 + 150.0,
                     y,
-                    x0 + 125.0 + length,
+                    x0 + 155.0 + length,
                     y + 15.0,
                     if value.is_finite() { format!("{value:.0} {unit}") } else { "n/a".into() }
                 ));
@@ -807,21 +809,21 @@ impl Chart {
                 ("direct pipe", self.direct, "#999999"),
                 ("tinyshim splice", self.splice, "#2b7bb9"),
                 ("tinyshim copy", self.copy, "#6baed6"),
-                ("tinyshim tty", self.terminal, "#9ecae1"),
+                ("tinyshim terminal", self.terminal, "#9ecae1"),
             ],
         );
         bars(
             &mut out,
-            390.0,
+            420.0,
             "memory per supervisor (kB)",
             "",
             &[
                 ("tinyshim Pss", self.shim_pss, "#2b7bb9"),
                 ("conmon Pss", self.conmon_pss, "#d95f02"),
-                ("tinyshim dirty", self.shim_dirty, "#6baed6"),
-                ("conmon dirty", self.conmon_dirty, "#fc8d62"),
-                ("tinyshim Pss x50", self.shim_many, "#9ecae1"),
-                ("conmon Pss x50", self.conmon_many, "#fdae6b"),
+                ("tinyshim Private_Dirty", self.shim_dirty, "#6baed6"),
+                ("conmon Private_Dirty", self.conmon_dirty, "#fc8d62"),
+                ("tinyshim Pss, 50 running", self.shim_many, "#9ecae1"),
+                ("conmon Pss, 50 running", self.conmon_many, "#fdae6b"),
             ],
         );
         out.push_str("</svg>\n");
