@@ -258,6 +258,35 @@ fn all_six_pipe_ends_belong_to_root_uid_and_gid_and_the_process_holds_only_0_1_2
     assert_eq!(init.finish(LONG), b"137");
 }
 
+#[test]
+fn descriptors_inherited_from_a_leaky_parent_are_closed_at_start() {
+    use std::os::fd::AsFd;
+    let fake = Fake::new("exec sleep 1000", &[], &[]);
+    let dir = fake
+        .container
+        .process_dir("init", &fake.container.init_options());
+    // A pipe without close-on-exec, as a careless parent would leave it: the shim inherits the
+    // write end. (A shim spawned by another test meanwhile inherits it too, and must close it.)
+    let (read, write) = nix::unistd::pipe().expect("pipe");
+    let mut init = fake.container.spawn_in(dir);
+    drop(write);
+    init.wait_pid();
+    // EOF on the read end means no process holds the write end: not the shim, not the runtime,
+    // not the process the runtime started.
+    let mut fds = [nix::poll::PollFd::new(
+        read.as_fd(),
+        nix::poll::PollFlags::POLLIN,
+    )];
+    let ready = nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(10_000u16)).expect("poll");
+    assert_eq!(ready, 1, "the inherited write end is still open somewhere");
+    let mut byte = [0u8; 1];
+    assert_eq!(nix::unistd::read(&read, &mut byte).expect("read"), 0, "EOF");
+    assert_clean_children(&fake);
+    let child = fake.child().expect("the fake started a child");
+    kill(Pid::from_raw(child), Signal::SIGKILL).expect("kill");
+    assert_eq!(init.finish(LONG), b"137");
+}
+
 // ----------------------------------------------------------------------------------------------
 // Start failures
 
