@@ -23,6 +23,10 @@
 //!   botched its console.
 //! * `FAKE_CHILD_EXITS_FIRST=1`: wait until the child has exited (without reaping it) before
 //!   writing the pid file, like a process that dies at once, before the shim got its terminal.
+//! * `FAKE_STAMP=<file>` and `FAKE_EXEC=<runtime>` (for the benchmark): append the
+//!   `CLOCK_MONOTONIC` time in nanoseconds at which this runtime started to `<file>`, then exec
+//!   `<runtime>` with the same arguments, so that a shim's own start-up can be told apart from the
+//!   real runtime's time.
 //! * `FAKE_KILL_EXIT`, `FAKE_DELETE_EXIT`: exit codes of `kill` and `delete` (default 0). `kill`
 //!   SIGKILLs the pid recorded at start under `$FAKE_RUNTIME_STATE/<id>` when that is set.
 
@@ -99,6 +103,19 @@ fn record(argv: &[String]) {
 
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(stamp) = env("FAKE_STAMP") {
+        let now = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC)
+            .map(|t| t.tv_sec() as i128 * 1_000_000_000 + t.tv_nsec() as i128)
+            .unwrap_or_default();
+        if let Ok(mut file) = OpenOptions::new().create(true).append(true).open(stamp) {
+            let _ = file.write_all(format!("{now}\n").as_bytes());
+        }
+    }
+    if let Some(runtime) = env("FAKE_EXEC") {
+        let error = std::process::Command::new(&runtime).args(&argv).exec();
+        eprintln!("fake-runtime: exec {runtime}: {error}");
+        return ExitCode::from(127);
+    }
     record(&argv);
     let subcommand = argv
         .iter()
