@@ -831,9 +831,9 @@ impl Chart {
                     r#"<text x="{x0}" y="{}" >{label}</text><rect x="{}" y="{}" width="{length:.1}" height="22" fill="{colour}"/><text x="{}" y="{}">{}</text>
 "#,
                     y + 15.0,
-                    x0 + 150.0,
+                    x0 + 165.0,
                     y,
-                    x0 + 155.0 + length,
+                    x0 + 170.0 + length,
                     y + 15.0,
                     if value.is_finite() { format!("{value:.0} {unit}") } else { "n/a".into() }
                 ));
