@@ -445,12 +445,11 @@ impl<'a> Shim<'a> {
     }
 
     fn runtime_exited(&mut self, code: i32) {
-        if let Some(terminal) = &mut self.terminal {
-            if code != 0 {
+        if code != 0 {
+            // No terminal will come: the socket and its directory go now.
+            if let Some(terminal) = &mut self.terminal {
                 terminal.socket = None;
             }
-        }
-        if code != 0 {
             // The runtime explained itself in log.json; an error entry here would hide it.
             self.delete_then(Outcome::success());
             return;
