@@ -21,8 +21,9 @@ use nix::fcntl::{splice, SpliceFFlags};
 
 use crate::reactor::{self, PumpId};
 
-/// Size of the copy path's buffer: one pipe's default capacity, so one read can empty a full
-/// pipe and one write can fill an empty one.
+/// Size of the copy path's buffer: a pipe's default capacity. The copy path is a fallback; a
+/// larger buffer would save few syscalls per GiB (each byte is still copied twice) while every
+/// copying pump kept it resident.
 pub const COPY_BUFFER: usize = 64 * 1024;
 
 /// Most bytes asked of one `splice` call; the kernel moves at most a pipe's capacity anyway.
