@@ -77,9 +77,12 @@ demo: deps build
 	  < /dev/null; test $$? -eq 7
 
 # Benchmark program (not a test): prints medians and targets for the shim `build` produced (or
-# SHIM=...); BENCH_ARGS=--quick for a smoke run, --only <section> for one part.
+# SHIM=...), beside conmon (installed when missing); BENCH_ARGS=--quick for a smoke run,
+# --only <section> for one part.
 BENCH_ARGS ?=
 bench: deps build
+	@command -v conmon >/dev/null 2>&1 || { apt-get update && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends conmon; }
 	TINYSHIM_SHIM=$(abspath $(SHIM)) $(CARGO) bench --locked --bench shim -- \
 	  --chart target/bench-chart.svg $(BENCH_ARGS)
 
