@@ -805,11 +805,7 @@ impl Chart {
 <text x="10" y="290" fill="gray">medians of the runs of `make bench`; one supervisor unless noted; conmon supervises the same runc container</text>
 "#,
         );
-        let bars = |out: &mut String,
-                    x0: f64,
-                    title: &str,
-                    unit: &str,
-                    items: &[(&str, f64, &str)]| {
+        let bars = |out: &mut String, x0: f64, title: &str, items: &[(&str, f64, &str)]| {
             let max = items
                 .iter()
                 .map(|i| i.1)
@@ -835,7 +831,7 @@ impl Chart {
                     y,
                     x0 + 170.0 + length,
                     y + 15.0,
-                    if value.is_finite() { format!("{value:.0} {unit}") } else { "n/a".into() }
+                    if value.is_finite() { format!("{value:.0}") } else { "n/a".into() }
                 ));
             }
         };
@@ -843,7 +839,6 @@ impl Chart {
             &mut out,
             10.0,
             "stdout throughput (MiB/s)",
-            "",
             &[
                 ("direct pipe", self.direct, "#999999"),
                 ("tinyshim splice", self.splice, "#2b7bb9"),
@@ -855,7 +850,6 @@ impl Chart {
             &mut out,
             420.0,
             "memory per supervisor (kB)",
-            "",
             &[
                 ("tinyshim Pss", self.shim_pss, "#2b7bb9"),
                 ("conmon Pss", self.conmon_pss, "#d95f02"),

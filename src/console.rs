@@ -36,11 +36,6 @@ use crate::stdio::set_nonblocking;
 /// The environment variable that selects the legacy `--console /dev/pts/N` protocol.
 pub const LEGACY_CONSOLE_ENV: &str = "TINYSHIM_LEGACY_CONSOLE";
 
-/// Whether the environment asks for the legacy console (any value but empty or `0`).
-pub fn legacy_console_by_env() -> bool {
-    std::env::var_os(LEGACY_CONSOLE_ENV).is_some_and(|v| !v.is_empty() && v != "0")
-}
-
 /// The most descriptors one `SCM_RIGHTS` message can carry (Linux `SCM_MAX_FD`). The control
 /// buffer holds that many, so a runtime that sends too many cannot make the kernel truncate the
 /// message, which would leave descriptors installed in the shim that nix cannot hand back.

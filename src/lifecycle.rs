@@ -229,7 +229,7 @@ impl<'a> Shim<'a> {
             control,
             parser: ControlParser::new(),
             _exit: exit,
-            force_copy: pump::splice_disabled_by_env(),
+            force_copy: env_switch(pump::NO_SPLICE_ENV),
             stdin_closer: Some(stdin.writer),
             idle_readers: vec![stdout.reader],
             pumps: [None, None, None],
@@ -307,7 +307,7 @@ impl<'a> Shim<'a> {
             client_stdin,
             client_stdout: Some(client_stdout),
         };
-        if console::legacy_console_by_env() {
+        if env_switch(console::LEGACY_CONSOLE_ENV) {
             terminal.legacy = Some(console::open_legacy(
                 self.state.root_uid,
                 self.state.root_gid,
@@ -758,6 +758,11 @@ fn open_state_fifo(process_dir: &Path, name: &str, access: OFlag) -> Result<Owne
         ));
     }
     Ok(fd)
+}
+
+/// Whether a `TINYSHIM_*` switch is on: any value but empty or `0`.
+fn env_switch(name: &str) -> bool {
+    std::env::var_os(name).is_some_and(|value| !value.is_empty() && value != "0")
 }
 
 /// Writes `exitStatus` as bare decimal. A failure is ignored: the daemon may have removed the

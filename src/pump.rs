@@ -36,11 +36,6 @@ const TRANSFERS_PER_RUN: usize = 64;
 /// The environment variable that forces the copy path.
 pub const NO_SPLICE_ENV: &str = "TINYSHIM_NO_SPLICE";
 
-/// Whether the environment asks for the copy path (any value but empty or `0`).
-pub fn splice_disabled_by_env() -> bool {
-    std::env::var_os(NO_SPLICE_ENV).is_some_and(|v| !v.is_empty() && v != "0")
-}
-
 /// What stopped a [`Pump::run`].
 #[derive(Debug, PartialEq, Eq)]
 pub enum Flow {
@@ -103,7 +98,6 @@ struct CopyState {
 /// A one-way mover from `source` to `sink`.
 #[derive(Debug)]
 pub struct Pump {
-    id: PumpId,
     source: Option<Endpoint>,
     sink: Option<Endpoint>,
     copy: Option<CopyState>,
@@ -138,17 +132,11 @@ impl Pump {
             }
         };
         Ok(Pump {
-            id,
             source: Some(source),
             sink: Some(sink),
             copy: force_copy.then(CopyState::new),
             finished: false,
         })
-    }
-
-    /// Which pump this is.
-    pub fn id(&self) -> PumpId {
-        self.id
     }
 
     /// Whether the source has ended or the pump stopped for good.

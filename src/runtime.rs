@@ -8,7 +8,7 @@
 //! so the child unblocks every signal itself: the runtime, and through it the container, must not
 //! inherit the signals the shim blocks for its signalfd.
 
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsString;
 use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
@@ -304,16 +304,6 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     let year = year_of_era + era * 400 + i64::from(month <= 2);
     (year, month, day)
-}
-
-/// The arguments as one space-separated string, for messages and recordings.
-pub fn display_argv(program: &OsStr, argv: &[OsString]) -> String {
-    let mut text = program.to_string_lossy().into_owned();
-    for arg in argv {
-        text.push(' ');
-        text.push_str(&arg.to_string_lossy());
-    }
-    text
 }
 
 #[cfg(test)]

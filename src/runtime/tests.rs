@@ -1,6 +1,7 @@
 //! Unit tests of [`super`].
 
 use super::*;
+use std::ffi::OsStr;
 use std::time::Duration;
 
 fn runtime(args: &[&str]) -> Runtime {
@@ -103,4 +104,14 @@ fn subcommand_is_named_in_messages() {
         "create"
     );
     assert_eq!(subcommand_of(&rt.delete_argv(), &rt.args), "delete");
+}
+
+/// The arguments as one space-separated string, as the expected command lines are written.
+fn display_argv(program: &OsStr, argv: &[OsString]) -> String {
+    let mut text = program.to_string_lossy().into_owned();
+    for arg in argv {
+        text.push(' ');
+        text.push_str(&arg.to_string_lossy());
+    }
+    text
 }
