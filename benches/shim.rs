@@ -5,9 +5,6 @@
 //! Every figure is the median of `--runs` runs (default 5). Targets are printed beside the figures
 //! they apply to.
 
-#[path = "../tests/common/mod.rs"]
-mod common;
-
 use std::fs::File;
 use std::io::{self, Read};
 use std::os::fd::AsFd;
@@ -15,9 +12,9 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{proc_status, Container, Proc, Spec};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use tinyshim::driver;
+use tinyshim_testkit::driver;
+use tinyshim_testkit::harness::{self as common, proc_status, Container, Proc, Spec};
 
 const GIB: u64 = 1 << 30;
 const MIB: f64 = 1024.0 * 1024.0;
@@ -256,7 +253,7 @@ struct Conmon {
 }
 
 fn conmon_available() -> bool {
-    tinyshim::runtime::look_path("conmon").is_some()
+    common::which("conmon").is_some()
 }
 
 fn sleeping_conmon(script: &str) -> Conmon {
@@ -265,7 +262,7 @@ fn sleeping_conmon(script: &str) -> Conmon {
     for sub in ["exits", "sockets"] {
         std::fs::create_dir_all(dir.join(sub)).expect("conmon dirs");
     }
-    let runc = tinyshim::runtime::look_path("runc").expect("runc");
+    let runc = common::which("runc").expect("runc");
     let status = Command::new("conmon")
         .args([
             "-c",
@@ -628,7 +625,7 @@ fn latency(options: &Options, report: &mut Report) {
         spec.runtime = common::fake_runtime();
         let container = Container::new(spec);
         let stamps = container.scratch().join("runtime-started");
-        let runc = tinyshim::runtime::look_path("runc").expect("runc");
+        let runc = common::which("runc").expect("runc");
         let mut container = container;
         container
             .spec

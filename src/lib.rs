@@ -10,7 +10,6 @@
 
 pub mod console;
 pub mod control;
-pub mod driver;
 pub mod error;
 pub mod lifecycle;
 pub mod log;

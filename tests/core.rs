@@ -4,9 +4,6 @@
 //! paths. Failure injection with the fake runtime is in `core_runtime.rs`; flow control of the
 //! pumps (back-pressure, a client that goes away) in `core_pumps.rs`.
 
-#[macro_use]
-mod common;
-
 use std::fs::File;
 use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd};
@@ -15,13 +12,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use common::*;
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde_json::{json, Map, Value};
-use tinyshim::driver::{self, open_fifo_writer, ProcessDir};
+use tinyshim_testkit::driver::{self, open_fifo_writer, ProcessDir};
+use tinyshim_testkit::harness::*;
+use tinyshim_testkit::on_both_pump_paths;
 
 const LONG: Duration = Duration::from_secs(30);
 
@@ -640,17 +638,17 @@ fn the_running_shim_has_exactly_one_thread() {
 
 fn the_demo_driver_relays_stdio_and_exits_with_the_container_status(path: PumpPath) {
     require_runc();
-    let driver = env!("CARGO_BIN_EXE_shim-driver");
+    let driver = workspace_binary("shim-driver");
     let scratch = Scratch::new("driver");
     let bundle = scratch.path().join("bundle");
-    let made = Command::new(driver)
+    let made = Command::new(&driver)
         .arg("make-bundle")
         .arg(&bundle)
         .status()
         .expect("run make-bundle");
     assert!(made.success(), "make-bundle: {made}");
     let id = format!("ts-drv-{}", unique());
-    let mut command = Command::new(driver);
+    let mut command = Command::new(&driver);
     command
         .arg("--state")
         .arg(scratch.path().join("state"))
@@ -666,7 +664,7 @@ fn the_demo_driver_relays_stdio_and_exits_with_the_container_status(path: PumpPa
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     if path == PumpPath::Copy {
-        command.env(tinyshim::pump::NO_SPLICE_ENV, "1");
+        command.env(NO_SPLICE_ENV, "1");
     }
     let mut child = command.spawn().expect("spawn shim-driver");
     child

@@ -3,15 +3,13 @@
 //! the process exits, back-pressure from a client that stops reading, a client that goes away and
 //! comes back, and the thread count during a transfer.
 
-#[macro_use]
-mod common;
-
 use std::fs::File;
 use std::os::unix::fs::OpenOptionsExt;
 use std::time::Duration;
 
-use common::*;
-use tinyshim::driver::{self, open_fifo_reader};
+use tinyshim_testkit::driver::{self, open_fifo_reader};
+use tinyshim_testkit::harness::*;
+use tinyshim_testkit::on_both_pump_paths;
 
 const LONG: Duration = Duration::from_secs(60);
 

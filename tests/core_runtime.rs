@@ -2,17 +2,15 @@
 //! records every call and fails on demand: byte-exact command lines, the runtime child's
 //! descriptors, signal mask and pdeathsig, the exit sequence's order, and every start failure.
 
-mod common;
-
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::*;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde_json::Value;
-use tinyshim::driver::ProcessOptions;
+use tinyshim_testkit::driver::ProcessOptions;
+use tinyshim_testkit::harness::*;
 
 const LONG: Duration = Duration::from_secs(30);
 

@@ -4,8 +4,6 @@
 //! `shim-log.json` naming the file or syscall, exit status 1, the exit FIFO hung up, and nothing
 //! left running: no process the runtime started, no console-socket directory.
 
-mod common;
-
 use std::fs::File;
 use std::io::{self, Write};
 use std::os::fd::{AsFd, AsRawFd};
@@ -14,11 +12,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::*;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use serde_json::Value;
-use tinyshim::driver::{self, open_fifo_writer, ProcessDir};
 use tinyshim::spec::MAX_SPEC_BYTES;
+use tinyshim_testkit::driver::{self, open_fifo_writer, ProcessDir};
+use tinyshim_testkit::harness::*;
 
 const LONG: Duration = Duration::from_secs(30);
 

@@ -3,8 +3,6 @@
 //! a real runc with criu where criu works), a daemon restart in the middle of the output,
 //! directories removed under a draining shim, runtime faults, and crun as the runtime.
 
-mod common;
-
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
@@ -13,10 +11,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::*;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use serde_json::Value;
-use tinyshim::driver::{self, ProcessDir, ProcessOptions};
+use tinyshim_testkit::driver::{self, ProcessDir, ProcessOptions};
+use tinyshim_testkit::harness::*;
 
 const LONG: Duration = Duration::from_secs(30);
 
@@ -1109,7 +1107,7 @@ fn runtime_status(container: &Container) -> String {
 #[test]
 fn crun_runs_an_init_and_execs_through_the_shim() {
     assert!(
-        tinyshim::runtime::look_path("crun").is_some(),
+        which("crun").is_some(),
         "crun is not installed (apt-get install crun)"
     );
     let scratch = Scratch::new("crun");
@@ -1119,7 +1117,7 @@ fn crun_runs_an_init_and_execs_through_the_shim() {
 #[test]
 fn youki_runs_an_init_and_execs_through_the_shim() {
     // youki has no Debian package; `cargo install youki` builds it where someone wants it.
-    if tinyshim::runtime::look_path("youki").is_none() {
+    if which("youki").is_none() {
         skip(
             "youki_runs_an_init_and_execs_through_the_shim",
             "youki is not on PATH (cargo install youki)",

@@ -2,8 +2,6 @@
 //! for what the container sees; the fake runtime for the console-socket failures, the legacy
 //! `--console` protocol, a process that is gone before its terminal is attached, and restore.
 
-mod common;
-
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::AsFd;
@@ -11,10 +9,9 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::*;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use tinyshim::console::LEGACY_CONSOLE_ENV;
-use tinyshim::driver::{open_fifo_writer, pause, run_runtime, ProcessDir};
+use tinyshim_testkit::driver::{open_fifo_writer, pause, run_runtime, ProcessDir};
+use tinyshim_testkit::harness::*;
 
 const LONG: Duration = Duration::from_secs(30);
 

@@ -8,7 +8,7 @@ use std::os::fd::{AsFd, BorrowedFd};
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
-use super::{open_fifo_writer, ProcessDir};
+use crate::driver::{open_fifo_writer, ProcessDir};
 
 /// Bytes moved per read.
 const CHUNK: usize = 64 * 1024;

@@ -1,14 +1,14 @@
-//! Shared support for the integration tests: the built binaries, a busybox root filesystem,
-//! scratch directories, and a harness that plays the daemon's side through `tinyshim::driver`.
+//! Support for the integration tests and the benchmarks: the built binaries, a busybox root
+//! filesystem, scratch directories, and a harness that plays the daemon's side through
+//! [`crate::driver`].
 //!
 //! The tests need root, runc and busybox-static (`.ci/run` installs them). Where they are
 //! missing the tests fail with a message saying so: a check that did not run is not a pass.
 
-#![allow(dead_code)]
-
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::AsFd;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ExitStatus};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -17,20 +17,69 @@ use std::time::{Duration, Instant};
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use serde_json::{json, Value};
-use tinyshim::driver::{self, bundle, ProcessDir, ProcessOptions};
 
-/// The shim under test: the one cargo built, or `TINYSHIM_SHIM` (the benchmarks point it at the
-/// statically linked release binary that `make build` installs).
+use crate::bundle;
+use crate::driver::{self, ProcessDir, ProcessOptions};
+
+/// The shim's switch that forces the copy path (its README documents it).
+pub const NO_SPLICE_ENV: &str = "TINYSHIM_NO_SPLICE";
+/// The shim's switch that selects the legacy `--console /dev/pts/N` protocol.
+pub const LEGACY_CONSOLE_ENV: &str = "TINYSHIM_LEGACY_CONSOLE";
+
+/// The cargo profile directory the running test or benchmark was built into (`target/debug` or
+/// `target/release`): cargo puts test executables in its `deps` folder and the workspace's
+/// binaries beside it.
+pub fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the path of the running executable");
+    let mut dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
+    if dir.file_name().is_some_and(|name| name == "deps") {
+        dir.pop();
+    }
+    dir
+}
+
+/// A binary of the workspace, built by the same cargo run as the test.
+pub fn workspace_binary(name: &str) -> PathBuf {
+    let path = profile_dir().join(name);
+    assert!(
+        path.exists(),
+        "{} was not built (run the tests with cargo test at the workspace root)",
+        path.display()
+    );
+    path
+}
+
+/// The v0.2 shim under test: the one cargo built, or `TINYSHIM_SHIM` (the benchmarks point it at
+/// the statically linked release binary that `make build` installs).
 pub fn shim_binary() -> PathBuf {
     std::env::var_os("TINYSHIM_SHIM")
         .filter(|path| !path.is_empty())
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_containerd-shim")))
+        .unwrap_or_else(|| workspace_binary("containerd-shim"))
 }
 
 /// The failure-injecting runtime.
 pub fn fake_runtime() -> String {
-    env!("CARGO_BIN_EXE_fake-runtime").to_string()
+    workspace_binary("fake-runtime").display().to_string()
+}
+
+/// Where tests keep files that outlive one test: cargo's `target/tmp`.
+pub fn target_tmp() -> PathBuf {
+    let profile = profile_dir();
+    let target = profile.parent().map(Path::to_path_buf).unwrap_or(profile);
+    target.join("tmp")
+}
+
+/// The first executable file named `name` in a `PATH` directory.
+pub fn which(name: &str) -> Option<PathBuf> {
+    let search = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&search)
+        .map(|dir| dir.join(name))
+        .find(|candidate| {
+            std::fs::metadata(candidate)
+                .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+                .unwrap_or(false)
+        })
 }
 
 /// Fails the test, loudly, when the machine cannot run real containers.
@@ -40,7 +89,7 @@ pub fn require_runc() {
         "the integration tests run real containers and need root"
     );
     assert!(
-        tinyshim::runtime::look_path("runc").is_some(),
+        which("runc").is_some(),
         "runc is not installed (apt-get install runc; .ci/run does it)"
     );
     assert!(
@@ -54,7 +103,7 @@ pub fn rootfs() -> PathBuf {
     static ROOTFS: OnceLock<PathBuf> = OnceLock::new();
     ROOTFS
         .get_or_init(|| {
-            let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("busybox-rootfs");
+            let dir = target_tmp().join("busybox-rootfs");
             bundle::busybox_rootfs(&dir).expect("build the busybox rootfs")
         })
         .clone()
@@ -67,7 +116,7 @@ pub struct Scratch(pub PathBuf);
 impl Scratch {
     /// A fresh, empty directory under the target's temp dir.
     pub fn new(label: &str) -> Scratch {
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        let dir = target_tmp()
             .join("scratch")
             .join(format!("{label}-{}", unique()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -108,8 +157,8 @@ pub enum PumpPath {
 }
 
 /// For each `name` given, a module `name` with the tests `splice` and `copy` calling
-/// `name(PumpPath::Splice)` and `name(PumpPath::Copy)`. Needs `#[macro_use] mod common;`.
-#[allow(unused_macros)]
+/// `name(PumpPath::Splice)` and `name(PumpPath::Copy)`; `PumpPath` must be in scope.
+#[macro_export]
 macro_rules! on_both_pump_paths {
     ($($name:ident),+ $(,)?) => {$(
         mod $name {
@@ -194,7 +243,7 @@ impl Spec {
 
     /// With the copy path forced.
     pub fn copy_path(self) -> Spec {
-        self.env(tinyshim::pump::NO_SPLICE_ENV, "1")
+        self.env(NO_SPLICE_ENV, "1")
     }
 
     /// On the given pump path.

@@ -5,9 +5,6 @@
 //! `shim-driver` (the demo), the integration tests and the benchmarks all use this module, so
 //! they exercise the shim exactly as the daemon would.
 
-pub mod bundle;
-pub mod relay;
-
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::os::fd::{AsFd, OwnedFd};

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use tinyshim::driver::{self, bundle, relay, ProcessDir, ProcessOptions};
+use tinyshim_testkit::driver::{self, ProcessDir, ProcessOptions};
+use tinyshim_testkit::{bundle, relay};
 
 const USAGE: &str = "\
 usage: shim-driver [options] <bundle> [-- <command> [args...]]

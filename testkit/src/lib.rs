@@ -1,0 +1,16 @@
+//! tinyshim's test kit: everything the integration tests, the demo and the benchmarks need to play
+//! the other side of the shim's protocols, kept out of the shim itself.
+//!
+//! * [`driver`] and [`relay`]: containerd v0.2.x's side of the v0.2 protocol (process directory,
+//!   FIFOs, `process.json`, control messages, the exit FIFO), and a stdio relay for the demo.
+//! * [`bundle`]: OCI bundles on a busybox root filesystem built from the host's busybox-static.
+//! * [`harness`]: the built binaries, scratch directories, and containers run through the shim.
+//! * the `fake-runtime` binary: an OCI runtime stand-in for failure injection;
+//! * the `shim-driver` binary: runs one container through the v0.2 shim (the demo).
+
+#![warn(missing_docs)]
+
+pub mod bundle;
+pub mod driver;
+pub mod harness;
+pub mod relay;
