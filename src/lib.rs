@@ -20,3 +20,4 @@ pub mod reaper;
 pub mod runtime;
 pub mod spec;
 pub mod stdio;
+pub mod v2;

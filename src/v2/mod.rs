@@ -1,0 +1,4 @@
+//! The containerd runtime v2 frontend: `containerd-shim-tinyshim-v2`.
+
+pub mod proto;
+pub mod ttrpc;

@@ -1,0 +1,1 @@
+//! The protobuf messages the v2 shim exchanges with containerd.

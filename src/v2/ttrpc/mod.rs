@@ -1,0 +1,4 @@
+//! ttrpc, containerd's small RPC protocol over unix sockets, written for the one-thread loop.
+
+pub mod frame;
+pub mod request;
