@@ -1,23 +1,27 @@
-//! tinyshim: a single-threaded, event-driven drop-in replacement for the `containerd-shim` of
-//! containerd v0.2.x.
+//! tinyshim: container shims on one thread and one epoll loop, for containerd v0.2.x
+//! (`containerd-shim`) and for containerd 1.6 and later (`containerd-shim-tinyshim-v2`).
 //!
-//! The shim binary (`src/main.rs`) is a thin wrapper around [`lifecycle::run`]. Everything that
-//! reads untrusted input ([`control`], [`pidfile`], [`spec`]) is a pure function of its bytes so
-//! that it can be unit-tested and fuzzed without a running shim. [`driver`] plays the daemon's side
-//! of the protocol; the demo, the integration tests and the benchmarks share it.
+//! * the loop: [`event_loop`] (readiness, yields, deadlines; it routes, it owns nothing) and
+//!   [`supervisor`], the core both frontends drive;
+//! * the process: [`process`] (its phase machine, stdio, drain);
+//! * the mechanisms: [`io`] (pumps, FIFOs, pipes, console socket, legacy PTY), [`reaper`]
+//!   (signals and wait statuses), [`runtime`] (runtime calls as children of the loop);
+//! * the frontends: [`v02`] and [`v2`];
+//! * [`config`] (the environment, read once) and [`error`].
+//!
+//! Everything that reads untrusted input is a pure function of its bytes (the v0.2 control
+//! parser, `process.json`, pid files, ttrpc frames and messages), so that it can be unit-tested
+//! and fuzzed without a running shim.
 
 #![warn(missing_docs)]
 
-pub mod console;
-pub mod control;
+pub mod config;
 pub mod error;
-pub mod lifecycle;
-pub mod log;
-pub mod pidfile;
-pub mod pump;
-pub mod reactor;
+pub mod event_loop;
+pub mod io;
+pub mod process;
 pub mod reaper;
 pub mod runtime;
-pub mod spec;
-pub mod stdio;
+pub mod supervisor;
+pub mod v02;
 pub mod v2;

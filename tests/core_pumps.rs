@@ -19,7 +19,7 @@ const RSS_CEILING_KIB: u64 = 16 * 1024;
 
 /// What the container pipe and the client FIFO of one output stream hold together: the shim
 /// sizes both to `OUTPUT_PIPE_CAPACITY` (checked by `output_fifos_get_the_output_capacity`).
-const STREAM_BUFFERED: usize = 2 * tinyshim::stdio::OUTPUT_PIPE_CAPACITY as usize;
+const STREAM_BUFFERED: usize = 2 * tinyshim::io::pipe::OUTPUT_PIPE_CAPACITY as usize;
 
 /// Busybox `seq 1 <last>` output, built without formatting each number.
 fn seq_text(last: u64) -> Vec<u8> {
@@ -229,7 +229,7 @@ fn output_fifos_and_pipes_get_the_output_capacity() {
     let capacity = |file: &File| fcntl(file, FcntlArg::F_GETPIPE_SZ).expect("F_GETPIPE_SZ");
     let container = Container::new(Spec::sh("sleep 30"));
     let (init, pid) = container.run();
-    let expected = tinyshim::stdio::OUTPUT_PIPE_CAPACITY;
+    let expected = tinyshim::io::pipe::OUTPUT_PIPE_CAPACITY;
     assert_eq!(
         capacity(init.dir.stdout.as_ref().expect("stdout")),
         expected

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use serde_json::Value;
-use tinyshim::spec::MAX_SPEC_BYTES;
+use tinyshim::io::input::MAX_INPUT_BYTES as MAX_SPEC_BYTES;
 use tinyshim_testkit::driver::{self, open_fifo_writer, ProcessDir};
 use tinyshim_testkit::harness::*;
 

@@ -7,7 +7,7 @@ mod oracle;
 
 use libfuzzer_sys::fuzz_target;
 use oracle::{boolean, strings, Object};
-use tinyshim::spec::{decode_checkpoint, CheckpointConfig};
+use tinyshim::v02::process_json::{decode_checkpoint, CheckpointConfig};
 
 fn expect(object: &Object) -> Option<CheckpointConfig> {
     Some(CheckpointConfig {

@@ -16,7 +16,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tinyshim::control::{parse_line, ControlParser, Message, MAX_LINE};
+use tinyshim::v02::control::{parse_line, ControlParser, Message, MAX_LINE};
 
 /// How many bytes one cut byte asks to read.
 fn read_size(cut: u8) -> usize {

@@ -5,7 +5,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tinyshim::pidfile::{parse, PID_MAX_LIMIT};
+use tinyshim::runtime::pid_file::{parse, PID_MAX_LIMIT};
 
 /// The expected pid, through the standard library's own integer parsing.
 fn expect(data: &[u8]) -> Option<i32> {

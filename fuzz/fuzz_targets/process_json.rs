@@ -7,7 +7,7 @@ mod oracle;
 
 use libfuzzer_sys::fuzz_target;
 use oracle::{boolean, string, strings, uint32, Object};
-use tinyshim::spec::{decode_process, ProcessState};
+use tinyshim::v02::process_json::{decode_process, ProcessState};
 
 fn expect(object: &Object) -> Option<ProcessState> {
     Some(ProcessState {

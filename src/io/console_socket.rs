@@ -1,40 +1,25 @@
-//! Terminals: receiving the PTY master from the runtime over a console socket, creating one for
-//! legacy runtimes, and resizing it.
+//! Receiving a terminal from the runtime over a console socket (runc 1.x, crun, youki).
 //!
-//! Console socket (runc 1.x, crun, youki): the shim listens on `pty.sock` in a private directory
-//! (mode 0700) under `$TMPDIR`, passes it as `--console-socket`, accepts exactly one connection
-//! and receives exactly one descriptor with `SCM_RIGHTS`, which must be a terminal. The socket and
-//! its directory are removed as soon as the connection is accepted, and again on drop whatever
-//! happened, so no temp directory outlives the shim.
-//!
-//! Legacy console (runtimes before runc 1.0): the shim opens `/dev/ptmx`, unlocks the slave,
-//! makes it `0600` and owned by the container's root, and passes `--console /dev/pts/N`. The
-//! master reports `EIO` only once the slave has been opened and its last holder is gone, never
-//! for a slave nobody opened: so the shim holds the slave itself until the process has exited,
-//! which ends the output even when the container never opened its terminal.
+//! The shim listens on `pty.sock` in a private directory (mode 0700) under the configured
+//! temporary directory, passes it as `--console-socket`, accepts exactly one connection and
+//! receives exactly one descriptor with `SCM_RIGHTS`, which must be a terminal. The socket and its
+//! directory are removed as soon as the connection is accepted, and again on drop whatever
+//! happened, so no temporary directory outlives the shim.
 
 use std::io::IoSliceMut;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use mio::{Interest, Registry};
+use mio::{Interest, Token};
 use nix::errno::Errno;
-use nix::fcntl::{open, OFlag};
-use nix::pty::{posix_openpt, ptsname_r, unlockpt};
 use nix::sys::socket::{
     accept4, bind, listen, recvmsg, socket, AddressFamily, Backlog, ControlMessageOwned, MsgFlags,
     SockFlag, SockType, UnixAddr,
 };
-use nix::sys::stat::Mode;
-use nix::unistd::{chown, Gid, Uid};
 
 use crate::error::{Error, Result};
-use crate::reactor::{self, CONSOLE_CONNECTION, CONSOLE_LISTENER};
-use crate::stdio::set_nonblocking;
-
-/// The environment variable that selects the legacy `--console /dev/pts/N` protocol.
-pub const LEGACY_CONSOLE_ENV: &str = "TINYSHIM_LEGACY_CONSOLE";
+use crate::event_loop::EventLoop;
+use crate::io::pipe::set_nonblocking;
 
 /// The most descriptors one `SCM_RIGHTS` message can carry (Linux `SCM_MAX_FD`). The control
 /// buffer holds that many, so a runtime that sends too many cannot make the kernel truncate the
@@ -47,23 +32,27 @@ const NAME_BUFFER: usize = 4096;
 
 /// A listening console socket and, once accepted, the runtime's connection.
 #[derive(Debug)]
-pub struct ConsoleSocket {
+pub struct ConsoleSocket<R> {
     dir: PathBuf,
     path: PathBuf,
-    listener: Option<OwnedFd>,
-    connection: Option<OwnedFd>,
+    listener: Option<(OwnedFd, Option<Token>)>,
+    connection: Option<(OwnedFd, Option<Token>)>,
+    /// Where readiness of the connection leads, once there is one.
+    connection_route: R,
     removed: bool,
 }
 
-impl ConsoleSocket {
-    /// Creates `$TMPDIR/tinyshim-pty.XXXXXX/pty.sock`, listening, registered under
-    /// [`CONSOLE_LISTENER`].
-    pub fn listen(registry: &Registry) -> Result<ConsoleSocket> {
-        let base = std::env::var_os("TMPDIR")
-            .filter(|dir| !dir.is_empty())
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("/tmp"));
-        let template = base.join("tinyshim-pty.XXXXXX");
+impl<R: Copy> ConsoleSocket<R> {
+    /// Creates `<dir>/tinyshim-pty.XXXXXX/pty.sock`, listening, its readiness led to
+    /// `listener_route` and, once the runtime connects, to `connection_route`. `dir` is absolute:
+    /// the runtime connects from the bundle, not from the shim's working directory.
+    pub fn listen(
+        dir: &Path,
+        lp: &mut EventLoop<R>,
+        listener_route: R,
+        connection_route: R,
+    ) -> Result<ConsoleSocket<R>> {
+        let template = dir.join("tinyshim-pty.XXXXXX");
         let dir = nix::unistd::mkdtemp(&template)
             .map_err(|e| Error::os(format!("mkdtemp {}", template.display()), e))?;
         let mut console = ConsoleSocket {
@@ -71,6 +60,7 @@ impl ConsoleSocket {
             dir,
             listener: None,
             connection: None,
+            connection_route,
             removed: false,
         };
         let listener = socket(
@@ -86,14 +76,10 @@ impl ConsoleSocket {
             .map_err(|e| Error::os(format!("bind {}", console.path.display()), e))?;
         listen(&listener, Backlog::new(1).unwrap_or(Backlog::MAXCONN))
             .map_err(|e| Error::os(format!("listen {}", console.path.display()), e))?;
-        reactor::register(
-            registry,
-            listener.as_fd(),
-            CONSOLE_LISTENER,
-            Interest::READABLE,
-        )
-        .map_err(|e| Error::os("epoll_ctl console socket", e))?;
-        console.listener = Some(listener);
+        let token = lp
+            .register(listener.as_fd(), Interest::READABLE, listener_route)
+            .map_err(|e| Error::os("epoll_ctl console socket", e))?;
+        console.listener = Some((listener, token));
         Ok(console)
     }
 
@@ -104,9 +90,9 @@ impl ConsoleSocket {
 
     /// Makes what progress it can without blocking: accepts the connection, then receives the
     /// master. `Ok(None)` means the runtime has not sent it yet.
-    pub fn receive(&mut self, registry: &Registry) -> Result<Option<OwnedFd>> {
+    pub fn receive(&mut self, lp: &mut EventLoop<R>) -> Result<Option<OwnedFd>> {
         if self.connection.is_none() {
-            let Some(listener) = &self.listener else {
+            let Some((listener, _)) = &self.listener else {
                 return Ok(None);
             };
             let connection =
@@ -115,19 +101,18 @@ impl ConsoleSocket {
                     Err(Errno::EAGAIN | Errno::EINTR | Errno::ECONNABORTED) => return Ok(None),
                     Err(e) => return Err(Error::os(format!("accept {}", self.path.display()), e)),
                 };
-            reactor::deregister(registry, listener.as_fd());
-            self.listener = None;
+            self.close_listener(lp);
             self.remove();
-            reactor::register(
-                registry,
-                connection.as_fd(),
-                CONSOLE_CONNECTION,
-                Interest::READABLE,
-            )
-            .map_err(|e| Error::os("epoll_ctl console connection", e))?;
-            self.connection = Some(connection);
+            let token = lp
+                .register(
+                    connection.as_fd(),
+                    Interest::READABLE,
+                    self.connection_route,
+                )
+                .map_err(|e| Error::os("epoll_ctl console connection", e))?;
+            self.connection = Some((connection, token));
         }
-        let Some(connection) = &self.connection else {
+        let Some((connection, _)) = &self.connection else {
             return Ok(None);
         };
         let received = match receive_descriptors(connection.as_fd()) {
@@ -135,13 +120,34 @@ impl ConsoleSocket {
             Ok(None) => return Ok(None),
             Err(e) => return Err(Error::os(format!("recvmsg {}", self.path.display()), e)),
         };
-        reactor::deregister(registry, connection.as_fd());
-        self.connection = None;
+        self.close_connection(lp);
         let master = single_terminal(received, &self.path)?;
         set_nonblocking(&master)?;
         Ok(Some(master))
     }
 
+    /// Stops listening and closes the runtime's connection, deregistering both; the socket file
+    /// goes when the value is dropped.
+    pub fn close(&mut self, lp: &mut EventLoop<R>) {
+        self.close_listener(lp);
+        self.close_connection(lp);
+        self.remove();
+    }
+
+    fn close_listener(&mut self, lp: &mut EventLoop<R>) {
+        if let Some((listener, Some(token))) = self.listener.take() {
+            lp.deregister(listener.as_fd(), token);
+        }
+    }
+
+    fn close_connection(&mut self, lp: &mut EventLoop<R>) {
+        if let Some((connection, Some(token))) = self.connection.take() {
+            lp.deregister(connection.as_fd(), token);
+        }
+    }
+}
+
+impl<R> ConsoleSocket<R> {
     /// Removes the socket and its directory; repeated calls do nothing.
     fn remove(&mut self) {
         if !self.removed {
@@ -152,7 +158,7 @@ impl ConsoleSocket {
     }
 }
 
-impl Drop for ConsoleSocket {
+impl<R> Drop for ConsoleSocket<R> {
     fn drop(&mut self) {
         self.remove();
     }
@@ -223,62 +229,4 @@ fn single_terminal(received: Received, socket: &Path) -> Result<OwnedFd> {
             format!("received {n} descriptors, expected exactly one"),
         )),
     }
-}
-
-/// A PTY the shim created for a legacy runtime.
-#[derive(Debug)]
-pub struct LegacyConsole {
-    /// The master, non-blocking and close-on-exec.
-    pub master: OwnedFd,
-    /// The slave's path, passed as `--console`.
-    pub slave: PathBuf,
-    /// The shim's own descriptor of the slave, to close once the process has exited.
-    pub held_slave: OwnedFd,
-}
-
-/// Opens `/dev/ptmx`, unlocks the slave and hands it to the container's root with mode 0600.
-/// Termios is left as the kernel made it.
-pub fn open_legacy(uid: u32, gid: u32) -> Result<LegacyConsole> {
-    let master = posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC)
-        .map_err(|e| Error::os("open /dev/ptmx", e))?;
-    unlockpt(&master).map_err(|e| Error::os("ioctl TIOCSPTLCK /dev/ptmx", e))?;
-    let slave = PathBuf::from(ptsname_r(&master).map_err(|e| Error::os("ioctl TIOCGPTN", e))?);
-    std::fs::set_permissions(&slave, std::fs::Permissions::from_mode(0o600))
-        .map_err(|e| Error::os(format!("chmod {}", slave.display()), e))?;
-    chown(&slave, Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)))
-        .map_err(|e| Error::os(format!("chown {} to {uid}:{gid}", slave.display()), e))?;
-    let held_slave = open(
-        &slave,
-        OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(|e| Error::os(format!("open {}", slave.display()), e))?;
-    let master = OwnedFd::from(master);
-    set_nonblocking(&master)?;
-    Ok(LegacyConsole {
-        master,
-        slave,
-        held_slave,
-    })
-}
-
-nix::ioctl_write_ptr_bad!(
-    /// `ioctl(fd, TIOCSWINSZ, &winsize)`, which nix does not wrap.
-    set_window_size,
-    nix::libc::TIOCSWINSZ,
-    nix::libc::winsize
-);
-
-/// Sets the terminal size: `width` columns, `height` rows. The kernel sends SIGWINCH to the
-/// terminal's foreground process group.
-pub fn resize(master: BorrowedFd<'_>, width: u16, height: u16) -> nix::Result<()> {
-    let size = nix::libc::winsize {
-        ws_row: height,
-        ws_col: width,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    // SAFETY: TIOCSWINSZ reads one `winsize` through the pointer, which points to a live local
-    // of exactly that type; the descriptor is borrowed, so it is open for the whole call.
-    unsafe { set_window_size(master.as_raw_fd(), &size) }.map(drop)
 }

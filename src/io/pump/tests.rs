@@ -17,17 +17,17 @@ fn a_pair_splice_refuses_falls_back_to_copying() {
     raise(Signal::SIGUSR2).expect("raise");
     let source = signals.as_fd().try_clone_to_owned().expect("dup");
     let (read, write) = nix::unistd::pipe2(OFlag::O_NONBLOCK | OFlag::O_CLOEXEC).expect("pipe");
-    let poll = mio::Poll::new().expect("epoll");
+    let mut lp = EventLoop::new().expect("epoll");
     let mut pump = Pump::new(
-        PumpId::Stdout,
         Endpoint::plain(source),
         Endpoint::plain(write),
         false,
-        poll.registry(),
+        &mut lp,
+        ((), ()),
     )
     .expect("pump");
     assert!(!pump.copying());
-    assert_eq!(pump.run(), Flow::Wait);
+    assert_eq!(pump.run(&mut lp), Flow::Wait);
     assert!(pump.copying(), "switched to read/write");
     let mut info = [0u8; 256];
     let n = nix::unistd::read(&read, &mut info).expect("read the pipe");

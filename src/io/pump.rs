@@ -13,13 +13,14 @@
 //! the pump again.
 
 use std::io;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
-use mio::{Interest, Registry};
+use mio::{Interest, Token};
 use nix::errno::Errno;
 use nix::fcntl::{splice, SpliceFFlags};
 
-use crate::reactor::{self, PumpId};
+use crate::event_loop::EventLoop;
+use crate::io::pipe;
 
 /// Size of the copy path's buffer: a pipe's default capacity. The copy path is a fallback; a
 /// larger buffer would save few syscalls per GiB (each byte is still copied twice) while every
@@ -30,18 +31,15 @@ pub const COPY_BUFFER: usize = 64 * 1024;
 const SPLICE_CHUNK: usize = 1 << 20;
 
 /// Transfers made in one [`Pump::run`] before yielding to other sources. Edge-triggered
-/// readiness obliges the caller to come back (see [`Flow::Yield`]).
+/// readiness obliges the pump to be run again (see [`Flow::Yield`]).
 const TRANSFERS_PER_RUN: usize = 64;
 
-/// The environment variable that forces the copy path.
-pub const NO_SPLICE_ENV: &str = "TINYSHIM_NO_SPLICE";
-
 /// What stopped a [`Pump::run`].
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flow {
     /// One side would block: wait for the next readiness event.
     Wait,
-    /// Work is left but the pump yielded: run it again before sleeping.
+    /// Work is left but the pump yielded; the loop runs it again before sleeping.
     Yield,
     /// The source ended: every writer closed, or the terminal hung up (`EIO`).
     Eof,
@@ -55,8 +53,9 @@ pub enum Flow {
 #[derive(Debug)]
 pub struct Endpoint {
     fd: OwnedFd,
-    /// Whether epoll watches it; `/dev/null` cannot be watched and never blocks.
-    polled: bool,
+    /// The loop's token while registered; `/dev/null` and regular files cannot be watched and
+    /// never block.
+    token: Option<Token>,
     /// A terminal reports a hang-up as `EIO`.
     terminal: bool,
 }
@@ -66,7 +65,7 @@ impl Endpoint {
     pub fn plain(fd: OwnedFd) -> Endpoint {
         Endpoint {
             fd,
-            polled: false,
+            token: None,
             terminal: false,
         }
     }
@@ -75,14 +74,14 @@ impl Endpoint {
     pub fn terminal(fd: OwnedFd) -> Endpoint {
         Endpoint {
             fd,
-            polled: false,
+            token: None,
             terminal: true,
         }
     }
 
-    fn close(self, registry: &Registry) {
-        if self.polled {
-            reactor::deregister(registry, self.fd.as_fd());
+    fn close<R: Copy>(self, lp: &mut EventLoop<R>) {
+        if let Some(token) = self.token {
+            lp.deregister(self.fd.as_fd(), token);
         }
     }
 }
@@ -102,32 +101,25 @@ pub struct Pump {
     sink: Option<Endpoint>,
     copy: Option<CopyState>,
     finished: bool,
+    /// Bytes moved so far, which tells a drain whether the output is still making progress.
+    moved: u64,
 }
 
 impl Pump {
-    /// A pump that registers both ends under `id`'s tokens. `force_copy` skips splice.
-    pub fn new(
-        id: PumpId,
+    /// A pump whose ends are registered with the routes `source_route` (readable) and
+    /// `sink_route` (writable). `force_copy` skips splice.
+    pub fn new<R: Copy>(
         mut source: Endpoint,
         mut sink: Endpoint,
         force_copy: bool,
-        registry: &Registry,
+        lp: &mut EventLoop<R>,
+        (source_route, sink_route): (R, R),
     ) -> io::Result<Pump> {
-        source.polled = reactor::register(
-            registry,
-            source.fd.as_fd(),
-            id.source_token(),
-            Interest::READABLE,
-        )?;
-        sink.polled = match reactor::register(
-            registry,
-            sink.fd.as_fd(),
-            id.sink_token(),
-            Interest::WRITABLE,
-        ) {
-            Ok(polled) => polled,
+        source.token = lp.register(source.fd.as_fd(), Interest::READABLE, source_route)?;
+        sink.token = match lp.register(sink.fd.as_fd(), Interest::WRITABLE, sink_route) {
+            Ok(token) => token,
             Err(e) => {
-                source.close(registry);
+                source.close(lp);
                 return Err(e);
             }
         };
@@ -136,6 +128,7 @@ impl Pump {
             sink: Some(sink),
             copy: force_copy.then(CopyState::new),
             finished: false,
+            moved: 0,
         })
     }
 
@@ -149,9 +142,34 @@ impl Pump {
         self.copy.is_some()
     }
 
-    /// Moves bytes until one side would block, the budget is spent, or the pump ends. An ended
-    /// pump does nothing.
-    pub fn run(&mut self) -> Flow {
+    /// Bytes moved since the pump was made.
+    pub fn moved(&self) -> u64 {
+        self.moved
+    }
+
+    /// The source, while it is open.
+    pub fn source(&self) -> Option<BorrowedFd<'_>> {
+        self.source.as_ref().map(|end| end.fd.as_fd())
+    }
+
+    /// The sink, while it is open.
+    pub fn sink(&self) -> Option<BorrowedFd<'_>> {
+        self.sink.as_ref().map(|end| end.fd.as_fd())
+    }
+
+    /// Whether the pump waits for its sink rather than its source: bytes wait in the source (a
+    /// pipe) or in the copy buffer while the sink takes nothing.
+    pub fn blocked_on_sink(&self) -> bool {
+        if self.finished {
+            return false;
+        }
+        let buffered = self.copy.as_ref().is_some_and(|c| c.start < c.end);
+        buffered || self.source().and_then(pipe::queued).is_some_and(|n| n > 0)
+    }
+
+    /// Moves bytes until one side would block, the budget is spent (then the loop is asked to
+    /// run the pump again), or the pump ends. An ended pump does nothing.
+    pub fn run<R: Copy>(&mut self, lp: &mut EventLoop<R>) -> Flow {
         let (Some(source), Some(sink)) = (&self.source, &self.sink) else {
             return Flow::Eof;
         };
@@ -164,7 +182,7 @@ impl Pump {
                 Some(state) => state.copy_once(source, sink),
             };
             match step {
-                Step::Moved => continue,
+                Step::Moved(n) => self.moved += n as u64,
                 Step::Unsupported => self.copy = Some(CopyState::new()),
                 Step::Stop(flow) => {
                     if flow != Flow::Wait {
@@ -174,30 +192,33 @@ impl Pump {
                 }
             }
         }
+        if let Some(token) = source.token.or(sink.token) {
+            lp.again(token);
+        }
         Flow::Yield
     }
 
-    /// Closes the source only (deregistering it first), keeping the sink: the lifecycle closes the
-    /// client's FIFO later, once every output has ended.
-    pub fn close_source(&mut self, registry: &Registry) {
+    /// Closes the source only (deregistering it first), keeping the sink: the client's FIFO is
+    /// closed later, once every output has ended.
+    pub fn close_source<R: Copy>(&mut self, lp: &mut EventLoop<R>) {
         if let Some(source) = self.source.take() {
-            source.close(registry);
+            source.close(lp);
         }
         self.finished = true;
     }
 
     /// Closes both ends.
-    pub fn close(mut self, registry: &Registry) {
-        self.close_source(registry);
+    pub fn close<R: Copy>(mut self, lp: &mut EventLoop<R>) {
+        self.close_source(lp);
         if let Some(sink) = self.sink.take() {
-            sink.close(registry);
+            sink.close(lp);
         }
     }
 }
 
 /// The result of one transfer attempt.
 enum Step {
-    Moved,
+    Moved(usize),
     /// splice cannot move between these two descriptors.
     Unsupported,
     Stop(Flow),
@@ -207,8 +228,8 @@ fn splice_once(source: &Endpoint, sink: &Endpoint) -> Step {
     let flags = SpliceFFlags::SPLICE_F_MOVE | SpliceFFlags::SPLICE_F_NONBLOCK;
     match splice(&source.fd, None, &sink.fd, None, SPLICE_CHUNK, flags) {
         Ok(0) => Step::Stop(Flow::Eof),
-        Ok(_) => Step::Moved,
-        Err(Errno::EINTR) => Step::Moved,
+        Ok(n) => Step::Moved(n),
+        Err(Errno::EINTR) => Step::Moved(0),
         Err(Errno::EAGAIN) => Step::Stop(Flow::Wait),
         Err(Errno::EINVAL) => Step::Unsupported,
         Err(Errno::EPIPE) => Step::Stop(Flow::SinkClosed),
@@ -233,9 +254,9 @@ impl CopyState {
             return match nix::unistd::write(&sink.fd, &self.buffer[self.start..self.end]) {
                 Ok(n) => {
                     self.start += n;
-                    Step::Moved
+                    Step::Moved(n)
                 }
-                Err(Errno::EINTR) => Step::Moved,
+                Err(Errno::EINTR) => Step::Moved(0),
                 Err(Errno::EAGAIN) => Step::Stop(Flow::Wait),
                 Err(Errno::EPIPE) => Step::Stop(Flow::SinkClosed),
                 Err(Errno::EIO) if sink.terminal => Step::Stop(Flow::SinkClosed),
@@ -247,9 +268,10 @@ impl CopyState {
             Ok(n) => {
                 self.start = 0;
                 self.end = n;
-                Step::Moved
+                // Counted when written: a byte read but stuck in the buffer is no progress.
+                Step::Moved(0)
             }
-            Err(Errno::EINTR) => Step::Moved,
+            Err(Errno::EINTR) => Step::Moved(0),
             Err(Errno::EAGAIN) => Step::Stop(Flow::Wait),
             // Linux reports a PTY master whose slaves are all closed as EIO, not EOF.
             Err(Errno::EIO) if source.terminal => Step::Stop(Flow::Eof),

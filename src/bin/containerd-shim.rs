@@ -1,13 +1,13 @@
 //! `containerd-shim <id> <bundle> <runtime>`: argv, the log file and the exit status; the rest is
-//! in [`tinyshim::lifecycle`].
+//! in [`tinyshim::v02`].
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use tinyshim::error::Error;
-use tinyshim::lifecycle::{self, Args};
-use tinyshim::log::{Level, ShimLog, SHIM_LOG};
+use tinyshim::v02::shim_log::{Level, ShimLog, SHIM_LOG};
+use tinyshim::v02::{self, Args};
 
 const USAGE: &str = "\
 usage: containerd-shim <id> <bundle> <runtime>
@@ -44,7 +44,7 @@ fn main() -> ExitCode {
         }
     };
     let outcome = match parse_args(&argv) {
-        Ok(args) => lifecycle::run(&args, &log),
+        Ok(args) => v02::run(&args, &log),
         Err(error) => {
             log.write(Level::Error, &error.to_string());
             return ExitCode::FAILURE;

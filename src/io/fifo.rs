@@ -1,4 +1,4 @@
-//! The client's stdio FIFOs and the container's pipes.
+//! The client's stdio FIFOs, opened without ever blocking.
 //!
 //! The original opened the client FIFOs with blocking opens bounded by 15 s, which failed with
 //! "context deadline exceeded" on loaded hosts. A FIFO's read side never blocks with `O_NONBLOCK`,
@@ -11,21 +11,14 @@
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 
-use nix::fcntl::{fcntl, open, FcntlArg, OFlag};
+use nix::fcntl::{open, OFlag};
 use nix::sys::stat::{fstat, major, minor, FileStat, Mode, SFlag};
-use nix::unistd::{fchown, pipe2, Gid, Uid};
 
 use crate::error::{Error, Result};
+use crate::io::pipe;
 
 /// The path the daemon means by an empty stdio path.
 pub const DEV_NULL: &str = "/dev/null";
-
-/// Capacity asked for every pipe and FIFO that carries output (the default is 64 KiB). Each
-/// wake-up of the shim then moves up to this much in one `splice`, which more than halves the
-/// shim's CPU per GiB (0.28 s to 0.12 s measured, see BENCHMARKS.md). The kernel allocates the
-/// pages only while bytes wait in the pipe, so an idle container costs nothing; a client that
-/// stops reading lets at most this much wait in each of the two pipes of a stream.
-pub const OUTPUT_PIPE_CAPACITY: i32 = 1 << 20;
 
 /// Both sides of one client FIFO, opened by the shim.
 #[derive(Debug)]
@@ -70,7 +63,7 @@ pub fn open_client_fifo(path: &str) -> Result<ClientFifo> {
 pub fn open_output_fifo(path: &str) -> Result<ClientFifo> {
     let fifo = open_client_fifo(path)?;
     if !fifo.null {
-        enlarge_output(&fifo.writer);
+        pipe::enlarge_output(&fifo.writer);
     }
     Ok(fifo)
 }
@@ -85,51 +78,4 @@ pub fn is_null_device(stat: &FileStat) -> bool {
     SFlag::from_bits_truncate(stat.st_mode) & SFlag::S_IFMT == SFlag::S_IFCHR
         && major(stat.st_rdev) == 1
         && minor(stat.st_rdev) == 3
-}
-
-/// One pipe between the shim and the container.
-#[derive(Debug)]
-pub struct ContainerPipe {
-    /// The shim's end, non-blocking.
-    pub shim: OwnedFd,
-    /// The end handed to the runtime as fd 0, 1 or 2, blocking as programs expect.
-    pub container: OwnedFd,
-}
-
-/// The container's stdin, stdout and stderr pipes, all six ends owned by `uid:gid` so that a
-/// process in a user namespace can reopen `/proc/self/fd/N`.
-pub fn container_pipes(uid: u32, gid: u32) -> Result<[ContainerPipe; 3]> {
-    let owner = (Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)));
-    let make = |container_reads: bool| -> Result<ContainerPipe> {
-        let (read, write) = pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::os("pipe2", e))?;
-        for end in [&read, &write] {
-            fchown(end, owner.0, owner.1)
-                .map_err(|e| Error::os(format!("fchown pipe to {uid}:{gid}"), e))?;
-        }
-        let (shim, container) = if container_reads {
-            (write, read)
-        } else {
-            (read, write)
-        };
-        set_nonblocking(&shim)?;
-        if !container_reads {
-            enlarge_output(&shim);
-        }
-        Ok(ContainerPipe { shim, container })
-    };
-    Ok([make(true)?, make(false)?, make(false)?])
-}
-
-/// Asks for [`OUTPUT_PIPE_CAPACITY`] on an output pipe or FIFO. Best effort: a kernel that
-/// refuses (a pipe-size limit, memory pressure) leaves the default, which only costs CPU.
-pub fn enlarge_output(fd: &OwnedFd) {
-    let _ = fcntl(fd, FcntlArg::F_SETPIPE_SZ(OUTPUT_PIPE_CAPACITY));
-}
-
-/// Sets `O_NONBLOCK` on `fd`, keeping its other status flags.
-pub fn set_nonblocking(fd: &OwnedFd) -> Result<()> {
-    let flags = fcntl(fd, FcntlArg::F_GETFL).map_err(|e| Error::os("fcntl F_GETFL", e))?;
-    let flags = OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK;
-    fcntl(fd, FcntlArg::F_SETFL(flags)).map_err(|e| Error::os("fcntl F_SETFL O_NONBLOCK", e))?;
-    Ok(())
 }

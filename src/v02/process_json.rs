@@ -5,20 +5,14 @@
 //! beside it. The shim reads only containerd's keys and `terminal`; everything else (`args`, `env`,
 //! `capabilities` as a list or an object, `consoleSize`, ...) is the runtime's business and is
 //! skipped without being stored. Every key may be absent or `null`, as Go's encoder may leave it.
-//! Decoding is a pure function of the bytes; the size cap and serde_json's nesting limit keep it
-//! bounded on any file.
+//! Decoding is a pure function of the bytes; the size cap of [`read_limited`] and serde_json's
+//! nesting limit keep it bounded on any file.
 
 use serde::Deserialize;
-use std::fs::OpenOptions;
-use std::io::Read;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use crate::error::{Error, Result};
-
-/// Largest `process.json` or checkpoint config the shim reads. The daemon's files are a few KiB;
-/// an `env` of megabytes is possible, a file of gigabytes is not a process description.
-pub const MAX_SPEC_BYTES: u64 = 16 << 20;
+use crate::io::input::read_limited;
 
 /// The keys of `process.json` the shim uses, with Go's zero values for absent or `null` keys.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -115,37 +109,6 @@ pub fn decode_checkpoint(bytes: &[u8]) -> std::result::Result<CheckpointConfig, 
         shell: raw.shell.unwrap_or_default(),
         empty_ns: raw.empty_ns.unwrap_or_default(),
     })
-}
-
-/// Reads a whole input file of at most [`MAX_SPEC_BYTES`], which must be a regular file. The open
-/// does not block: a FIFO in the file's place would otherwise hold the shim in `open` forever,
-/// waiting for a writer.
-pub fn read_limited(path: &Path) -> Result<Vec<u8>> {
-    let file = OpenOptions::new()
-        .read(true)
-        .custom_flags(nix::libc::O_NONBLOCK)
-        .open(path)
-        .map_err(|e| Error::os(format!("open {}", path.display()), e))?;
-    let metadata = file
-        .metadata()
-        .map_err(|e| Error::os(format!("fstat {}", path.display()), e))?;
-    if !metadata.is_file() {
-        return Err(Error::invalid(
-            path.display().to_string(),
-            "not a regular file",
-        ));
-    }
-    let mut bytes = Vec::new();
-    file.take(MAX_SPEC_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::os(format!("read {}", path.display()), e))?;
-    if bytes.len() as u64 > MAX_SPEC_BYTES {
-        return Err(Error::invalid(
-            path.display().to_string(),
-            format!("larger than {MAX_SPEC_BYTES} bytes"),
-        ));
-    }
-    Ok(bytes)
 }
 
 /// Reads and decodes `process.json` at `path`.

@@ -1,0 +1,136 @@
+//! One output stream of a process (stdout or stderr): the pump from the container's side to the
+//! client's FIFO, and the shim's idle reader on that FIFO.
+//!
+//! The idle reader keeps the FIFO alive while the client is away (a daemon restart), so the
+//! container never sees `EPIPE` and its bytes wait in the FIFO instead of being lost. Once the
+//! stream has ended the reader has done its job; at the very end the shim also needs to know
+//! whether bytes are still unread in the FIFO and whether anybody could still read them.
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::PathBuf;
+
+use nix::errno::Errno;
+use nix::fcntl::{open, OFlag};
+use nix::sys::stat::{fstat, stat, Mode};
+
+use crate::event_loop::EventLoop;
+use crate::io::fifo::ClientFifo;
+use crate::io::pipe;
+use crate::io::pump::{Flow, Pump};
+
+/// The client's end of an output stream, as the shim holds it.
+#[derive(Debug)]
+pub struct ClientOutput {
+    /// The FIFO's path, to find out whether a reader has come back.
+    path: PathBuf,
+    /// `(st_dev, st_ino)` of the FIFO, so that a path now naming something else is not taken
+    /// for it.
+    identity: (u64, u64),
+    /// The idle reader, until the stream has ended.
+    idle_reader: Option<OwnedFd>,
+}
+
+impl ClientOutput {
+    /// Keeps `fifo`'s reader as the idle reader and hands back its writer, the pump's sink.
+    /// `None` for `/dev/null`, which nobody reads.
+    pub fn split(path: &str, fifo: ClientFifo) -> (Option<ClientOutput>, OwnedFd) {
+        if fifo.null {
+            return (None, fifo.writer);
+        }
+        let identity = fstat(fifo.writer.as_fd())
+            .map(|s| (s.st_dev, s.st_ino))
+            .unwrap_or_default();
+        let client = ClientOutput {
+            path: PathBuf::from(path),
+            identity,
+            idle_reader: Some(fifo.reader),
+        };
+        (Some(client), fifo.writer)
+    }
+
+    /// Whether a reader other than the shim has the FIFO open, or nobody could ever read it
+    /// again. Probed by opening the path for writing without blocking, which fails with `ENXIO`
+    /// exactly when there is no reader: so the shim's own idle reader goes first. A path that no
+    /// longer leads to this FIFO (removed, replaced) leaves nothing to wait for.
+    fn reader_present(&mut self) -> bool {
+        self.idle_reader = None;
+        let flags = OFlag::O_WRONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
+        match open(&self.path, flags, Mode::empty()) {
+            Ok(_probe) => true,
+            Err(Errno::ENXIO) => !self.path_names_this_fifo(),
+            Err(_) => true,
+        }
+    }
+
+    fn path_names_this_fifo(&self) -> bool {
+        stat(&self.path).is_ok_and(|s| (s.st_dev, s.st_ino) == self.identity)
+    }
+}
+
+/// An output stream.
+#[derive(Debug)]
+pub struct Output {
+    /// `stdout` or `stderr`, for messages.
+    pub name: &'static str,
+    /// Container side to client side; `None` once closed.
+    pub pump: Option<Pump>,
+    /// The client's FIFO; `None` for `/dev/null`.
+    pub client: Option<ClientOutput>,
+}
+
+impl Output {
+    /// Runs the pump; on its end, closes the container's side and keeps the client's, which
+    /// closes only once every output has ended (a client reconnecting meanwhile must not see EOF
+    /// early). Returns how it stopped, for the caller to report a failure.
+    pub fn run<R: Copy>(&mut self, lp: &mut EventLoop<R>) -> Option<Flow> {
+        let pump = self.pump.as_mut()?;
+        let flow = pump.run(lp);
+        match flow {
+            Flow::Wait | Flow::Yield => {}
+            Flow::Eof | Flow::SinkClosed | Flow::Failed(_) => pump.close_source(lp),
+        }
+        Some(flow)
+    }
+
+    /// Whether the stream has ended (or never had a pump).
+    pub fn ended(&self) -> bool {
+        self.pump.as_ref().is_none_or(Pump::finished)
+    }
+
+    /// Bytes moved so far.
+    pub fn moved(&self) -> u64 {
+        self.pump.as_ref().map_or(0, Pump::moved)
+    }
+
+    /// Whether the stream waits for the client to take bytes.
+    pub fn blocked_on_client(&self) -> bool {
+        self.pump.as_ref().is_some_and(Pump::blocked_on_sink)
+    }
+
+    /// Bytes of an ended stream still unread in the client's FIFO while nobody but the shim
+    /// could read them; 0 when they are safe (read, or held by a reader).
+    pub fn unread_without_reader(&mut self) -> u64 {
+        let (Some(client), Some(pump)) = (&mut self.client, &self.pump) else {
+            return 0;
+        };
+        let unread = pump.sink().and_then(pipe::queued).unwrap_or(0) as u64;
+        if unread == 0 || client.reader_present() {
+            0
+        } else {
+            unread
+        }
+    }
+
+    /// Whether the pump is on the copy path.
+    pub fn copying(&self) -> bool {
+        self.pump.as_ref().is_some_and(Pump::copying)
+    }
+
+    /// Closes both sides.
+    pub fn close<R: Copy>(&mut self, lp: &mut EventLoop<R>) {
+        if let Some(pump) = self.pump.take() {
+            pump.close(lp);
+        }
+        self.client = None;
+    }
+}

@@ -1,0 +1,344 @@
+//! A process's stdio: pipes or a terminal, between the container and the client's FIFOs.
+//!
+//! With pipes, the shim makes three, hands the container's ends to the runtime and pumps its own
+//! ends to and from the FIFOs. With a terminal, the PTY master arrives from the runtime over a
+//! console socket (or, for legacy runtimes, is made by the shim), and two pumps join it to the
+//! FIFOs: master to stdout, stdin to master. Either way the shim also holds a writer on the stdin
+//! FIFO (the client's EOF reaches the container only once the frontend drops it) and an idle
+//! reader on each output FIFO (see [`output`](crate::process::output)).
+
+use std::os::fd::OwnedFd;
+use std::path::Path;
+use std::process::Stdio;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::event_loop::EventLoop;
+use crate::io::fifo;
+use crate::io::pipe;
+use crate::io::pump::{Endpoint, Flow, Pump};
+use crate::process::output::{ClientOutput, Output};
+use crate::process::terminal::{Terminal, TerminalClient};
+use crate::process::{ProcessKey, Source};
+use crate::supervisor::Route;
+
+/// What a frontend asks for a process's stdio.
+#[derive(Debug, Clone, Copy)]
+pub struct StdioSetup<'a> {
+    /// The client's stdin FIFO; empty means `/dev/null`.
+    pub stdin: &'a str,
+    /// The client's stdout FIFO; empty means `/dev/null`.
+    pub stdout: &'a str,
+    /// The client's stderr FIFO (never opened for a terminal); empty means `/dev/null`.
+    pub stderr: &'a str,
+    /// A terminal instead of pipes.
+    pub terminal: bool,
+    /// Owner of the pipes and of a legacy terminal: the container's root.
+    pub owner: (u32, u32),
+}
+
+/// How the runtime is told about the terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsoleArg<'a> {
+    /// No terminal: the process gets the stdio pipes.
+    None,
+    /// `--console-socket <path>`: the runtime sends the PTY master over this socket.
+    Socket(&'a Path),
+    /// `--console <slave>`: legacy runtimes open the slave the shim created.
+    Legacy(&'a Path),
+}
+
+/// A pump's failure, for the frontend's log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PumpFailure {
+    /// `stdin`, `stdout` or `stderr`.
+    pub stream: &'static str,
+    /// `splice` or `read/write`.
+    pub path: &'static str,
+    /// The error.
+    pub errno: nix::errno::Errno,
+}
+
+/// The streams of a process.
+#[derive(Debug)]
+enum Streams {
+    Pipes {
+        stdin: Option<Pump>,
+        stdout: Output,
+        stderr: Output,
+    },
+    Terminal(Terminal),
+}
+
+/// A process's stdio.
+#[derive(Debug)]
+pub struct ProcessStdio {
+    pumps: PumpMaker,
+    /// The shim's own writer on the stdin FIFO.
+    stdin_closer: Option<OwnedFd>,
+    streams: Streams,
+}
+
+impl ProcessStdio {
+    /// Opens the client's FIFOs without blocking and makes the pipes or the terminal; returns
+    /// the stdio to hand the launch call (the container's pipe ends, or `/dev/null` with a
+    /// terminal).
+    pub fn open(
+        key: ProcessKey,
+        setup: &StdioSetup<'_>,
+        config: &Config,
+        lp: &mut EventLoop<Route>,
+    ) -> Result<(ProcessStdio, [Stdio; 3])> {
+        let stdin = fifo::open_client_fifo(setup.stdin)?;
+        // `/dev/null` stdin is EOF from the start: the container gets it without a pump.
+        let client_stdin = (!stdin.null).then_some(stdin.reader);
+        let (stdout, stdout_sink) =
+            ClientOutput::split(setup.stdout, fifo::open_output_fifo(setup.stdout)?);
+        let mut stdio = ProcessStdio {
+            pumps: PumpMaker {
+                key,
+                force_copy: config.force_copy,
+            },
+            stdin_closer: Some(stdin.writer),
+            streams: Streams::Terminal(Terminal::Failed(None)),
+        };
+        let stdout = Output {
+            name: "stdout",
+            pump: None,
+            client: stdout,
+        };
+        if setup.terminal {
+            let client = TerminalClient {
+                stdin: client_stdin,
+                stdout,
+                stdout_sink,
+            };
+            let terminal = Terminal::open(client, config, setup.owner, key, lp)?;
+            stdio.streams = Streams::Terminal(terminal);
+            return Ok((stdio, [Stdio::null(), Stdio::null(), Stdio::null()]));
+        }
+        let (stderr, stderr_sink) =
+            ClientOutput::split(setup.stderr, fifo::open_output_fifo(setup.stderr)?);
+        let [stdin_pipe, stdout_pipe, stderr_pipe] =
+            pipe::container_pipes(setup.owner.0, setup.owner.1)?;
+        // Without a client stdin the shim's end is dropped here, which is the container's EOF.
+        let stdin_pump = match client_stdin {
+            Some(client) => Some(stdio.pumps.make(
+                lp,
+                Source::Stdin,
+                Endpoint::plain(client),
+                Endpoint::plain(stdin_pipe.shim),
+            )?),
+            None => None,
+        };
+        let stdout_pump = stdio.pumps.make(
+            lp,
+            Source::Stdout,
+            Endpoint::plain(stdout_pipe.shim),
+            Endpoint::plain(stdout_sink),
+        )?;
+        let stderr_pump = stdio.pumps.make(
+            lp,
+            Source::Stderr,
+            Endpoint::plain(stderr_pipe.shim),
+            Endpoint::plain(stderr_sink),
+        )?;
+        stdio.streams = Streams::Pipes {
+            stdin: stdin_pump,
+            stdout: Output {
+                pump: Some(stdout_pump),
+                ..stdout
+            },
+            stderr: Output {
+                name: "stderr",
+                pump: Some(stderr_pump),
+                client: stderr,
+            },
+        };
+        // The shim keeps no copy of the container's ends: once the container is gone, the stdin
+        // pump sees EPIPE and the output pumps see EOF.
+        let child = [
+            stdin_pipe.container.into(),
+            stdout_pipe.container.into(),
+            stderr_pipe.container.into(),
+        ];
+        Ok((stdio, child))
+    }
+
+    /// How the runtime is told about the terminal.
+    pub fn console_arg(&self) -> ConsoleArg<'_> {
+        match &self.streams {
+            Streams::Terminal(terminal) => terminal.console_arg(),
+            Streams::Pipes { .. } => ConsoleArg::None,
+        }
+    }
+
+    /// Runs whatever `source` leads to; a pump that failed is reported in `failures`.
+    pub fn on_ready(
+        &mut self,
+        source: Source,
+        lp: &mut EventLoop<Route>,
+        failures: &mut Vec<PumpFailure>,
+    ) {
+        match source {
+            Source::Console => self.poll_console(lp),
+            Source::Stdin | Source::Stdout | Source::Stderr => self.run(source, lp, failures),
+            Source::Drain => {}
+        }
+    }
+
+    /// Runs every pump once: at start, when events may have come before registration.
+    pub fn run_all(&mut self, lp: &mut EventLoop<Route>, failures: &mut Vec<PumpFailure>) {
+        self.poll_console(lp);
+        for source in [Source::Stdin, Source::Stdout, Source::Stderr] {
+            self.run(source, lp, failures);
+        }
+    }
+
+    fn run(&mut self, source: Source, lp: &mut EventLoop<Route>, failures: &mut Vec<PumpFailure>) {
+        let (stdin, outputs) = match &mut self.streams {
+            Streams::Pipes {
+                stdin,
+                stdout,
+                stderr,
+            } => (stdin, [Some(stdout), Some(stderr)]),
+            Streams::Terminal(Terminal::Attached { stdin, stdout, .. }) => {
+                (stdin, [Some(stdout), None])
+            }
+            Streams::Terminal(_) => return,
+        };
+        let (flow, copying) = match source {
+            Source::Stdin => {
+                let Some(pump) = stdin else {
+                    return;
+                };
+                let flow = pump.run(lp);
+                let copying = pump.copying();
+                // The stdin pump closes both ends at once, which is what gives the container
+                // EOF on its stdin.
+                if matches!(flow, Flow::Eof | Flow::SinkClosed | Flow::Failed(_)) {
+                    if let Some(pump) = stdin.take() {
+                        pump.close(lp);
+                    }
+                }
+                (flow, copying)
+            }
+            Source::Stdout | Source::Stderr => {
+                let [stdout, stderr] = outputs;
+                let chosen = if source == Source::Stderr {
+                    stderr
+                } else {
+                    stdout
+                };
+                let Some(output) = chosen else {
+                    return;
+                };
+                let Some(flow) = output.run(lp) else {
+                    return;
+                };
+                (flow, output.copying())
+            }
+            Source::Console | Source::Drain => return,
+        };
+        if let Flow::Failed(errno) = flow {
+            failures.push(PumpFailure {
+                stream: source.name(),
+                path: if copying { "read/write" } else { "splice" },
+                errno,
+            });
+        }
+    }
+
+    fn poll_console(&mut self, lp: &mut EventLoop<Route>) {
+        if let Streams::Terminal(terminal) = &mut self.streams {
+            terminal.poll(&self.pumps, lp);
+        }
+    }
+
+    /// Once the launch call succeeded, a terminal process must have its terminal (see
+    /// [`Terminal::require`]); `runtime` names the runtime in the error.
+    pub fn require_terminal(&mut self, runtime: &str, lp: &mut EventLoop<Route>) -> Result<()> {
+        match &mut self.streams {
+            Streams::Terminal(terminal) => terminal.require(runtime, &self.pumps, lp),
+            Streams::Pipes { .. } => Ok(()),
+        }
+    }
+
+    /// Gives up on a console socket still waiting for the runtime (which failed).
+    pub fn stop_awaiting_console(&mut self, lp: &mut EventLoop<Route>) {
+        if let Streams::Terminal(terminal) = &mut self.streams {
+            terminal.stop_awaiting(lp);
+        }
+    }
+
+    /// Sets the terminal size, if the process has one.
+    pub fn resize(&mut self, width: u16, height: u16) {
+        if let Streams::Terminal(terminal) = &mut self.streams {
+            terminal.resize(width, height);
+        }
+    }
+
+    /// Drops the shim's writer on the stdin FIFO: the container sees EOF once the client's
+    /// writers are gone too.
+    pub fn close_stdin(&mut self) {
+        self.stdin_closer = None;
+    }
+
+    /// From the exit on, only the container's own holders of a legacy slave decide when the
+    /// terminal's output ends.
+    pub fn release_held_slave(&mut self) {
+        if let Streams::Terminal(Terminal::Attached { held_slave, .. }) = &mut self.streams {
+            *held_slave = None;
+        }
+    }
+
+    /// The output streams.
+    pub fn outputs(&mut self) -> Vec<&mut Output> {
+        match &mut self.streams {
+            Streams::Pipes { stdout, stderr, .. } => vec![stdout, stderr],
+            Streams::Terminal(Terminal::Attached { stdout, .. }) => vec![stdout],
+            Streams::Terminal(_) => Vec::new(),
+        }
+    }
+
+    /// Closes the FIFOs, the pipes and the terminal.
+    pub fn close(&mut self, lp: &mut EventLoop<Route>) {
+        self.stdin_closer = None;
+        match std::mem::replace(&mut self.streams, Streams::Terminal(Terminal::Failed(None))) {
+            Streams::Pipes {
+                stdin,
+                mut stdout,
+                mut stderr,
+            } => {
+                if let Some(pump) = stdin {
+                    pump.close(lp);
+                }
+                stdout.close(lp);
+                stderr.close(lp);
+            }
+            Streams::Terminal(terminal) => terminal.close(lp),
+        }
+    }
+}
+
+/// Makes a process's pumps, both ends routed to the process's source.
+#[derive(Debug, Clone, Copy)]
+pub struct PumpMaker {
+    key: ProcessKey,
+    force_copy: bool,
+}
+
+impl PumpMaker {
+    /// A pump from `from` to `to` for `source`.
+    pub fn make(
+        &self,
+        lp: &mut EventLoop<Route>,
+        source: Source,
+        from: Endpoint,
+        to: Endpoint,
+    ) -> Result<Pump> {
+        let route = Route::Process(self.key, source);
+        Pump::new(from, to, self.force_copy, lp, (route, route))
+            .map_err(|e| Error::os(format!("epoll_ctl {} pump", source.name()), e))
+    }
+}

@@ -1,0 +1,239 @@
+//! Runtime calls in flight: `create`, `start`, `exec`, `kill`, `delete`, `pause`, `ps`, ...
+//!
+//! A call is a child of the shim. Whoever needs its result parks under its pid with a tag of its
+//! own choosing, and the call completes when the reaper reaps that pid. A call may have its stdout
+//! and stderr captured (what `ps` prints, why it failed): each is a pipe registered with the loop
+//! and read as it fills, so a talkative runtime never blocks on a full pipe, and kept up to
+//! [`CAPTURE_LIMIT`] bytes, the rest read and dropped so memory stays bounded.
+
+use std::collections::HashMap;
+use std::os::fd::{AsFd, OwnedFd};
+use std::process::Stdio;
+
+use mio::{Interest, Token};
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::unistd::Pid;
+
+use crate::error::{Error, Result};
+use crate::event_loop::EventLoop;
+use crate::io::pipe::set_nonblocking;
+use crate::reaper::ExitStatus;
+use crate::runtime::{CommandLine, Runtime};
+
+/// Most bytes kept of one captured stream: `runc ps` of a thousand processes prints 8 KiB, an
+/// error message a line.
+pub const CAPTURE_LIMIT: usize = 64 * 1024;
+
+/// Which stream of a call a readiness is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    /// The call's stdout.
+    Stdout,
+    /// The call's stderr.
+    Stderr,
+}
+
+/// A finished call.
+#[derive(Debug)]
+pub struct Finished<T> {
+    /// What the caller parked under the call.
+    pub tag: T,
+    /// How the runtime ended.
+    pub status: ExitStatus,
+    /// What it printed on stdout, if captured (at most [`CAPTURE_LIMIT`] bytes).
+    pub stdout: Vec<u8>,
+    /// What it printed on stderr, if captured.
+    pub stderr: Vec<u8>,
+}
+
+impl<T> Finished<T> {
+    /// The runtime's own words on failure: its last stderr line, else how it ended.
+    pub fn failure(&self, runtime: &str, subcommand: &str) -> String {
+        let text = String::from_utf8_lossy(&self.stderr);
+        match text.lines().rev().map(str::trim).find(|l| !l.is_empty()) {
+            Some(line) => format!("{runtime} {subcommand}: {line}"),
+            None => format!("{runtime} {subcommand}: exit status {}", self.status.code()),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Capture {
+    pipe: OwnedFd,
+    token: Option<Token>,
+    bytes: Vec<u8>,
+}
+
+impl Capture {
+    /// Reads what the pipe holds; false once it reached EOF.
+    fn read(&mut self) -> bool {
+        let mut buffer = [0u8; 4096];
+        loop {
+            match nix::unistd::read(&self.pipe, &mut buffer) {
+                Ok(0) => return false,
+                Ok(n) => {
+                    let room = CAPTURE_LIMIT.saturating_sub(self.bytes.len());
+                    self.bytes.extend_from_slice(&buffer[..n.min(room)]);
+                }
+                Err(Errno::EINTR) => continue,
+                // EAGAIN: empty for now. Anything else ends the capture like EOF.
+                Err(Errno::EAGAIN) => return true,
+                Err(_) => return false,
+            }
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Call<T> {
+    tag: T,
+    stdout: Option<Capture>,
+    stderr: Option<Capture>,
+}
+
+/// Every runtime call in flight, by pid.
+#[derive(Debug)]
+pub struct Calls<T> {
+    running: HashMap<Pid, Call<T>>,
+}
+
+impl<T> Default for Calls<T> {
+    fn default() -> Self {
+        Calls {
+            running: HashMap::new(),
+        }
+    }
+}
+
+impl<T> Calls<T> {
+    /// Spawns `command` with `stdio`, parking `tag` under it. Nothing is captured.
+    pub fn spawn(
+        &mut self,
+        runtime: &Runtime,
+        command: &CommandLine,
+        cwd: Option<&std::path::Path>,
+        stdio: [Stdio; 3],
+        tag: T,
+    ) -> Result<Pid> {
+        let pid = runtime.spawn(command, cwd, stdio)?;
+        self.running.insert(
+            pid,
+            Call {
+                tag,
+                stdout: None,
+                stderr: None,
+            },
+        );
+        Ok(pid)
+    }
+
+    /// Spawns `command` with `/dev/null` stdin and both outputs captured; their readiness leads
+    /// to `route(pid, stream)`.
+    pub fn spawn_captured<R: Copy>(
+        &mut self,
+        runtime: &Runtime,
+        command: &CommandLine,
+        cwd: Option<&std::path::Path>,
+        lp: &mut EventLoop<R>,
+        route: impl Fn(Pid, Stream) -> R,
+        tag: T,
+    ) -> Result<Pid> {
+        let pipe = || -> Result<(OwnedFd, OwnedFd)> {
+            let (read, write) =
+                nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::os("pipe2", e))?;
+            set_nonblocking(&read)?;
+            Ok((read, write))
+        };
+        let (out_read, out_write) = pipe()?;
+        let (err_read, err_write) = pipe()?;
+        let stdio = [Stdio::null(), out_write.into(), err_write.into()];
+        // The write ends go with `stdio` into the child and are closed here once it is spawned,
+        // so EOF comes when the runtime (and anything it left holding them) is gone.
+        let pid = runtime.spawn(command, cwd, stdio)?;
+        let mut capture = |read: OwnedFd, stream| -> Result<Capture> {
+            let token = lp
+                .register(read.as_fd(), Interest::READABLE, route(pid, stream))
+                .map_err(|e| Error::os("epoll_ctl runtime output", e))?;
+            Ok(Capture {
+                pipe: read,
+                token,
+                bytes: Vec::new(),
+            })
+        };
+        let stdout = capture(out_read, Stream::Stdout)?;
+        let stderr = capture(err_read, Stream::Stderr)?;
+        self.running.insert(
+            pid,
+            Call {
+                tag,
+                stdout: Some(stdout),
+                stderr: Some(stderr),
+            },
+        );
+        Ok(pid)
+    }
+
+    /// Whether `pid` is a call in flight.
+    pub fn contains(&self, pid: Pid) -> bool {
+        self.running.contains_key(&pid)
+    }
+
+    /// How many calls are in flight.
+    pub fn len(&self) -> usize {
+        self.running.len()
+    }
+
+    /// Whether no call is in flight.
+    pub fn is_empty(&self) -> bool {
+        self.running.is_empty()
+    }
+
+    /// Reads what a captured stream holds now.
+    pub fn read_output<R: Copy>(&mut self, pid: Pid, stream: Stream, lp: &mut EventLoop<R>) {
+        let Some(call) = self.running.get_mut(&pid) else {
+            return;
+        };
+        let slot = match stream {
+            Stream::Stdout => &mut call.stdout,
+            Stream::Stderr => &mut call.stderr,
+        };
+        if let Some(capture) = slot {
+            if !capture.read() {
+                if let Some(token) = capture.token.take() {
+                    lp.deregister(capture.pipe.as_fd(), token);
+                }
+            }
+        }
+    }
+
+    /// Completes the call `pid` once the reaper has its status: takes what is left in its pipes
+    /// (the runtime is gone, so that is all it wrote, unless something it started still holds
+    /// them, which is not waited for) and hands back its tag.
+    pub fn finish<R: Copy>(
+        &mut self,
+        pid: Pid,
+        status: ExitStatus,
+        lp: &mut EventLoop<R>,
+    ) -> Option<Finished<T>> {
+        let call = self.running.remove(&pid)?;
+        let mut take = |capture: Option<Capture>| -> Vec<u8> {
+            let Some(mut capture) = capture else {
+                return Vec::new();
+            };
+            capture.read();
+            if let Some(token) = capture.token {
+                lp.deregister(capture.pipe.as_fd(), token);
+            }
+            capture.bytes
+        };
+        let stdout = take(call.stdout);
+        let stderr = take(call.stderr);
+        Some(Finished {
+            tag: call.tag,
+            status,
+            stdout,
+            stderr,
+        })
+    }
+}

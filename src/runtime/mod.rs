@@ -1,0 +1,128 @@
+//! The OCI runtime as children of the loop: one [`Runtime`] binary, spawned without waiting, its
+//! exits learned from the reaper like every other child's (so no status can be stolen), and the
+//! calls in flight in [`call`].
+//!
+//! Each child gets `PR_SET_PDEATHSIG=SIGKILL`, which is sound because the shim has exactly one
+//! thread (the "parent" of pdeathsig is the forking thread). std resets `SIGPIPE` in the child
+//! but not the signal mask, so the child unblocks every signal itself: the runtime, and through it
+//! the container, must not inherit the signals the shim blocks for its signalfd.
+//!
+//! The command lines themselves belong to the frontends: each protocol dictates its own.
+
+pub mod call;
+pub mod pid_file;
+
+use std::ffi::OsString;
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use nix::sys::signal::{sigprocmask, SigSet, SigmaskHow, Signal};
+use nix::unistd::{getpid, getppid, Pid};
+
+use crate::error::{Error, Result};
+
+/// A runtime command line: the arguments after the program, and its subcommand for messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandLine {
+    /// Every argument, global flags first.
+    pub args: Vec<OsString>,
+    /// The subcommand (`create`, `kill`, ...), named in error messages.
+    pub subcommand: &'static str,
+}
+
+/// The runtime binary.
+#[derive(Debug, Clone)]
+pub struct Runtime {
+    /// The name the daemon gave (`runc`, `docker-runc`, an absolute path), for messages.
+    pub name: String,
+    /// The executable, resolved once.
+    pub program: PathBuf,
+}
+
+impl Runtime {
+    /// Resolves `name` the way Go's `exec.LookPath` does, as the daemons' own shims did.
+    pub fn find(name: &str) -> Result<Runtime> {
+        let program =
+            look_path(name).ok_or_else(|| Error::RuntimeNotInstalled(name.to_string()))?;
+        Ok(Runtime {
+            name: name.to_string(),
+            program,
+        })
+    }
+
+    /// Spawns the runtime with `command`, in `cwd` (the shim's own when `None`), with the given
+    /// stdio, and returns its pid without waiting.
+    pub fn spawn(
+        &self,
+        command: &CommandLine,
+        cwd: Option<&Path>,
+        stdio: [Stdio; 3],
+    ) -> Result<Pid> {
+        let [stdin, stdout, stderr] = stdio;
+        let mut child = Command::new(&self.program);
+        child
+            .args(&command.args)
+            .stdin(stdin)
+            .stdout(stdout)
+            .stderr(stderr);
+        if let Some(dir) = cwd {
+            child.current_dir(dir);
+        }
+        let shim = getpid();
+        let unblocked = SigSet::empty();
+        // SAFETY: the closure runs in the forked child before exec and makes only three raw
+        // syscalls (rt_sigprocmask, prctl, getppid), all async-signal-safe; it allocates nothing
+        // (the signal set is built before the fork, the error from a raw errno).
+        unsafe {
+            child.pre_exec(move || {
+                sigprocmask(SigmaskHow::SIG_SETMASK, Some(&unblocked), None)?;
+                nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
+                // The shim may have died between fork and prctl; the signal would never come.
+                if getppid() != shim {
+                    return Err(io::Error::from_raw_os_error(nix::libc::ESRCH));
+                }
+                Ok(())
+            });
+        }
+        let child = child
+            .spawn()
+            .map_err(|e| Error::os(format!("spawn {} {}", self.name, command.subcommand), e))?;
+        // Dropping `Child` neither waits nor kills: the reaper collects the status.
+        Ok(Pid::from_raw(child.id() as i32))
+    }
+}
+
+/// Go's `exec.LookPath`: a name with a slash is used as is if it is an executable file; otherwise
+/// the first executable regular file named `name` in a `PATH` directory (an empty entry means
+/// the current directory).
+pub fn look_path(name: &str) -> Option<PathBuf> {
+    if name.is_empty() {
+        return None;
+    }
+    if name.contains('/') {
+        let path = PathBuf::from(name);
+        return is_executable(&path).then_some(path);
+    }
+    let search = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&search)
+        .map(|dir| {
+            if dir.as_os_str().is_empty() {
+                PathBuf::from(".").join(name)
+            } else {
+                dir.join(name)
+            }
+        })
+        .find(|candidate| is_executable(candidate))
+}
+
+fn is_executable(path: &Path) -> bool {
+    std::fs::metadata(path)
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests;

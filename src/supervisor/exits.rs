@@ -1,0 +1,147 @@
+//! Reaping and what each exit means: a runtime call returning, a process exiting, or an exit
+//! nobody has claimed yet (see the module above for why those are kept).
+
+use nix::unistd::Pid;
+
+use super::effects::runtime_failure;
+use super::{CallTag, Notice, Supervisor, UNCLAIMED_EXITS};
+use crate::error::{Error, Result};
+use crate::io::input;
+use crate::process::phase::{Event, Phase};
+use crate::process::{Failure, ProcessKey};
+use crate::reaper::{self, ExitStatus};
+use crate::runtime::call::Finished;
+use crate::runtime::pid_file;
+
+impl Supervisor {
+    pub(super) fn reap(&mut self) {
+        while let Some((pid, status)) = reaper::reap_one() {
+            self.child_exited(pid, status);
+        }
+    }
+
+    pub(super) fn child_exited(&mut self, pid: Pid, status: ExitStatus) {
+        if let Some(finished) = self.calls.finish(pid, status, &mut self.lp) {
+            return self.call_returned(finished);
+        }
+        if let Some(key) = self.live_process(pid) {
+            let _ = self.apply(key, Event::Reaped(status));
+            return;
+        }
+        if self.launches_in_flight() {
+            if self.unclaimed.len() == UNCLAIMED_EXITS {
+                self.unclaimed.pop_front();
+            }
+            self.unclaimed.push_back((pid, status));
+        }
+        // Otherwise an orphan reparented to the shim, now reaped so that it is no zombie.
+    }
+
+    pub(super) fn live_process(&self, pid: Pid) -> Option<ProcessKey> {
+        self.processes.iter().find_map(|(key, p)| match p.phase {
+            Phase::Created { pid: p } | Phase::Starting { pid: p } | Phase::Running { pid: p }
+                if p == pid =>
+            {
+                Some(key)
+            }
+            _ => None,
+        })
+    }
+
+    pub(super) fn launches_in_flight(&self) -> bool {
+        self.processes
+            .iter()
+            .any(|(_, p)| p.phase == Phase::Launching && p.plan.is_some())
+    }
+
+    pub(super) fn call_returned(&mut self, finished: Finished<CallTag>) {
+        match finished.tag {
+            CallTag::Launch(key) => self.launch_returned(key, finished.status),
+            CallTag::Start(key) => {
+                let ok = finished.status == ExitStatus::Exited(0);
+                if !ok {
+                    self.fail(key, runtime_failure(&finished, "start"));
+                }
+                let _ = self.apply(key, Event::StartReturned { ok });
+            }
+            CallTag::KillAll(key) => {
+                let _ = self.apply(key, Event::KillAllDone);
+            }
+            CallTag::Frontend(tag) => self.notices.push(Notice::CallFinished(Finished {
+                tag,
+                status: finished.status,
+                stdout: finished.stdout,
+                stderr: finished.stderr,
+            })),
+        }
+    }
+
+    pub(super) fn launch_returned(&mut self, key: ProcessKey, status: ExitStatus) {
+        if status != ExitStatus::Exited(0) {
+            // No terminal will come: the socket and its directory go now.
+            if let Some(process) = self.processes.get_mut(key) {
+                process.stdio.stop_awaiting_console(&mut self.lp);
+            }
+            self.fail(
+                key,
+                Failure::Runtime {
+                    status,
+                    message: String::new(),
+                },
+            );
+            let _ = self.apply(key, Event::LaunchFailed);
+            return;
+        }
+        match self.identify(key) {
+            Ok(pid) => {
+                let early = self.unclaimed.iter().position(|(p, _)| *p == pid);
+                let early = early.and_then(|at| self.unclaimed.remove(at));
+                if !self.launches_in_flight() {
+                    self.unclaimed.clear();
+                }
+                let _ = self.apply(key, Event::Launched { pid });
+                if let Some((_, status)) = early {
+                    let _ = self.apply(key, Event::Reaped(status));
+                }
+            }
+            Err(error) => {
+                self.fail(key, Failure::Shim(error));
+                let _ = self.apply(key, Event::LaunchFailed);
+            }
+        }
+    }
+
+    /// The launched process: its terminal first (a runtime that could not hand one over has
+    /// usually written no pid file either, and "no pid file" would hide the cause), then the pid
+    /// file's pid, which must be a child of the shim, alive or already reaped.
+    pub(super) fn identify(&mut self, key: ProcessKey) -> Result<Pid> {
+        let Some(process) = self.processes.get_mut(key) else {
+            return Err(Error::invalid("process", "removed during its launch"));
+        };
+        let Some(plan) = &process.plan else {
+            return Err(Error::invalid("process", "launched without a plan"));
+        };
+        process
+            .stdio
+            .require_terminal(&plan.runtime.name, &mut self.lp)?;
+        let path = &plan.pid_file;
+        let bytes = input::read_limited(path)?;
+        let pid = pid_file::parse(&bytes)
+            .map(Pid::from_raw)
+            .map_err(|e| Error::invalid(format!("pid file {}", path.display()), e))?;
+        let reaped = self.unclaimed.iter().any(|(p, _)| *p == pid);
+        if !reaped && !reaper::is_child(pid) {
+            return Err(Error::invalid(
+                format!("pid file {}", path.display()),
+                format!("process {pid} is not a child of the shim"),
+            ));
+        }
+        Ok(pid)
+    }
+
+    pub(super) fn fail(&mut self, key: ProcessKey, failure: Failure) {
+        if let Some(process) = self.processes.get_mut(key) {
+            process.failure = Some(failure);
+        }
+    }
+}
