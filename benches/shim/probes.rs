@@ -1,0 +1,122 @@
+//! What a supervisor costs, read from `/proc`. Every probe takes all the supervisor's processes
+//! and sums over them, so a supervisor made of several processes is charged for all of them; a
+//! probe that cannot read a process gives NaN, which the report prints as `n/a`.
+
+use std::process::Command;
+
+use tinyshim_testkit::harness;
+
+/// `smaps_rollup` fields, in kB.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Memory {
+    /// Resident pages, shared ones counted in full.
+    pub rss: f64,
+    /// Resident pages, each shared one divided by the processes sharing it.
+    pub pss: f64,
+    /// Pages this process wrote and alone holds: what one more container really costs.
+    pub private_dirty: f64,
+}
+
+/// The summed `smaps_rollup` of `pids`.
+pub fn memory(pids: &[i32]) -> Memory {
+    pids.iter()
+        .map(|&pid| smaps_rollup(pid))
+        .fold(Memory::default(), |sum, one| Memory {
+            rss: sum.rss + one.rss,
+            pss: sum.pss + one.pss,
+            private_dirty: sum.private_dirty + one.private_dirty,
+        })
+}
+
+fn smaps_rollup(pid: i32) -> Memory {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
+    let field = |name: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(f64::NAN)
+    };
+    Memory {
+        rss: field("Rss:"),
+        pss: field("Pss:"),
+        private_dirty: field("Private_Dirty:"),
+    }
+}
+
+/// Writes back dirty page-cache pages before a memory probe: pages the supervisor or the runtime
+/// just wrote to files would otherwise count as its dirty memory.
+pub fn sync_page_cache() {
+    let _ = Command::new("sync").status();
+}
+
+/// CPU seconds (utime + stime) of `pids` from `/proc/<pid>/stat`.
+pub fn cpu_seconds(pids: &[i32]) -> f64 {
+    let ticks = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .unwrap_or(100) as f64;
+    pids.iter()
+        .map(|&pid| clock_ticks(pid).map_or(f64::NAN, |t| t / ticks))
+        .sum()
+}
+
+fn clock_ticks(pid: i32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command name, which may contain spaces, start after the last ')'.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split(' ').collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some(utime + stime)
+}
+
+/// The summed peak resident set (`VmHWM`) of `pids`, in kB.
+pub fn peak_rss_kb(pids: &[i32]) -> f64 {
+    pids.iter()
+        .map(|&pid| {
+            harness::proc_status(pid, "VmHWM")
+                .and_then(|v| v.trim_end_matches("kB").trim().parse().ok())
+                .unwrap_or(f64::NAN)
+        })
+        .sum()
+}
+
+/// Voluntary and involuntary context switches of every thread of `pids`: a supervisor that
+/// sleeps in one `epoll_wait` adds none while its container is idle.
+pub fn context_switches(pids: &[i32]) -> u64 {
+    let mut total = 0;
+    for &pid in pids {
+        for task in std::fs::read_dir(format!("/proc/{pid}/task"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
+            for line in status.lines() {
+                if let Some(v) = line
+                    .strip_prefix("voluntary_ctxt_switches:")
+                    .or_else(|| line.strip_prefix("nonvoluntary_ctxt_switches:"))
+                {
+                    total += v.trim().parse::<u64>().unwrap_or(0);
+                }
+            }
+        }
+    }
+    total
+}
+
+/// Descriptors open in `pids`.
+pub fn descriptors(pids: &[i32]) -> usize {
+    pids.iter().map(|&pid| harness::open_fds(pid).len()).sum()
+}
+
+/// Threads of `pids`.
+pub fn threads(pids: &[i32]) -> f64 {
+    pids.iter()
+        .map(|&pid| {
+            harness::proc_status(pid, "Threads")
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(f64::NAN)
+        })
+        .sum()
+}
