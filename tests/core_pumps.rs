@@ -4,7 +4,6 @@
 //! comes back, and the thread count during a transfer.
 
 use std::fs::File;
-use std::os::unix::fs::OpenOptionsExt;
 use std::time::Duration;
 
 use tinyshim_testkit::driver::{self, open_fifo_reader};
@@ -17,9 +16,9 @@ const LONG: Duration = Duration::from_secs(60);
 /// times what the shim needs, far below the 64 MiB a buffering shim would take.
 const RSS_CEILING_KIB: u64 = 16 * 1024;
 
-/// What the container pipe and the client FIFO of one output stream hold together: the shim
-/// sizes both to `OUTPUT_PIPE_CAPACITY` (checked by `output_fifos_get_the_output_capacity`).
-const STREAM_BUFFERED: usize = 2 * tinyshim::io::pipe::OUTPUT_PIPE_CAPACITY as usize;
+/// The most the container pipe and the client FIFO of one output stream hold together: a stream
+/// enlarges both to `STREAMING_CAPACITY` (see tests/pipe_capacity.rs).
+const STREAM_BUFFERED: usize = 2 * tinyshim::io::pipe::STREAMING_CAPACITY;
 
 /// Busybox `seq 1 <last>` output, built without formatting each number.
 fn seq_text(last: u64) -> Vec<u8> {
@@ -221,34 +220,6 @@ fn a_client_that_goes_away_and_comes_back_loses_nothing(path: PumpPath) {
     all.extend(init.read_stdout(LONG));
     assert_same_bytes(&all, &seq_text(600_000));
     assert_eq!(init.finish(LONG), b"0");
-}
-
-#[test]
-fn output_fifos_and_pipes_get_the_output_capacity() {
-    use nix::fcntl::{fcntl, FcntlArg};
-    let capacity = |file: &File| fcntl(file, FcntlArg::F_GETPIPE_SZ).expect("F_GETPIPE_SZ");
-    let container = Container::new(Spec::sh("sleep 30"));
-    let (init, pid) = container.run();
-    let expected = tinyshim::io::pipe::OUTPUT_PIPE_CAPACITY;
-    assert_eq!(
-        capacity(init.dir.stdout.as_ref().expect("stdout")),
-        expected
-    );
-    assert_eq!(
-        capacity(init.dir.stderr.as_ref().expect("stderr")),
-        expected
-    );
-    // The container's own ends, reopened through /proc: stdout and stderr enlarged, stdin not.
-    let end = |fd: u32| {
-        std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(nix::libc::O_NONBLOCK)
-            .open(format!("/proc/{pid}/fd/{fd}"))
-            .expect("reopen the container's pipe")
-    };
-    assert_eq!(capacity(&end(1)), expected);
-    assert_eq!(capacity(&end(2)), expected);
-    assert_eq!(capacity(&end(0)), 64 * 1024);
 }
 
 on_both_pump_paths!(

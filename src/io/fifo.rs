@@ -15,7 +15,6 @@ use nix::fcntl::{open, OFlag};
 use nix::sys::stat::{fstat, major, minor, FileStat, Mode, SFlag};
 
 use crate::error::{Error, Result};
-use crate::io::pipe;
 
 /// The path the daemon means by an empty stdio path.
 pub const DEV_NULL: &str = "/dev/null";
@@ -57,15 +56,6 @@ pub fn open_client_fifo(path: &str) -> Result<ClientFifo> {
         writer,
         null: is_null_device(&first),
     })
-}
-
-/// Opens a stdout or stderr client FIFO like [`open_client_fifo`], with the output capacity.
-pub fn open_output_fifo(path: &str) -> Result<ClientFifo> {
-    let fifo = open_client_fifo(path)?;
-    if !fifo.null {
-        pipe::enlarge_output(&fifo.writer);
-    }
-    Ok(fifo)
 }
 
 /// Whether `stat` describes a FIFO.

@@ -1,4 +1,13 @@
 //! The container's pipes, and the few pipe facts the pumps need: capacity and queued bytes.
+//!
+//! Capacity is a host-wide resource. The kernel charges every pipe's capacity (not its contents)
+//! to the user that created it, and once a user holds more than `fs.pipe-user-pages-soft`
+//! (16384 pages by default), every new pipe of that user's processes without CAP_SYS_RESOURCE
+//! gets 8 KiB instead of 64 KiB. Container processes run as root without that capability, so
+//! a shim that kept large pipes for every container would shrink the pipes of every container on
+//! the host. Pipes therefore keep the kernel's default capacity, and a pump enlarges its pair only
+//! while a stream is fast enough to fill it (see [`crate::io::pump`]), giving the pages back once
+//! the stream is idle.
 
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 
@@ -7,12 +16,14 @@ use nix::unistd::{fchown, pipe2, Gid, Uid};
 
 use crate::error::{Error, Result};
 
-/// Capacity asked for every pipe and FIFO that carries output (the default is 64 KiB). Each
-/// wake-up of the shim then moves up to this much in one `splice`, which more than halves the
-/// shim's CPU per GiB (0.28 s to 0.12 s measured, see BENCHMARKS.md). The kernel allocates the
-/// pages only while bytes wait in the pipe, so an idle container costs nothing; a client that
-/// stops reading lets at most this much wait in each of the two pipes of a stream.
-pub const OUTPUT_PIPE_CAPACITY: i32 = 1 << 20;
+/// The kernel's default pipe capacity (16 pages), which idle pipes keep.
+pub const DEFAULT_CAPACITY: usize = 64 * 1024;
+
+/// The capacity of a pipe and FIFO pair while a stream fills them: each wake-up of the shim then
+/// moves up to this much in one `splice`, which more than halves the shim's CPU per GiB
+/// (BENCHMARKS.md). A client that stops reading lets at most this much wait in each of the two
+/// pipes of a stream.
+pub const STREAMING_CAPACITY: usize = 1 << 20;
 
 /// One pipe between the shim and the container.
 #[derive(Debug)]
@@ -39,18 +50,16 @@ pub fn container_pipes(uid: u32, gid: u32) -> Result<[ContainerPipe; 3]> {
             (read, write)
         };
         set_nonblocking(&shim)?;
-        if !container_reads {
-            enlarge_output(&shim);
-        }
         Ok(ContainerPipe { shim, container })
     };
     Ok([make(true)?, make(false)?, make(false)?])
 }
 
-/// Asks for [`OUTPUT_PIPE_CAPACITY`] on an output pipe or FIFO. Best effort: a kernel that
-/// refuses (a pipe-size limit, memory pressure) leaves the default, which only costs CPU.
-pub fn enlarge_output(fd: &OwnedFd) {
-    let _ = fcntl(fd, FcntlArg::F_SETPIPE_SZ(OUTPUT_PIPE_CAPACITY));
+/// Sets a pipe's capacity. Fails with `EBUSY` when it holds more than `bytes`, and with `EPERM`
+/// past the user's limits for a shim without CAP_SYS_RESOURCE.
+pub fn set_capacity(fd: BorrowedFd<'_>, bytes: usize) -> nix::Result<()> {
+    let bytes = i32::try_from(bytes).unwrap_or(i32::MAX);
+    fcntl(fd, FcntlArg::F_SETPIPE_SZ(bytes)).map(drop)
 }
 
 /// Sets `O_NONBLOCK` on `fd`, keeping its other status flags.

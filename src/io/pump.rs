@@ -11,6 +11,13 @@
 //! its source, so the container blocks in `write` and nothing is dropped. Both ends are
 //! registered (source readable, destination writable), so whichever side changes, the loop runs
 //! the pump again.
+//!
+//! An output pump's capacity is elastic. Its pipe and FIFO start at the kernel's default; when
+//! one transfer finds a full default pipe's worth waiting, or the sink is full while the source
+//! is full too, the stream outruns the shim's wake-ups or its reader, and the pump enlarges both
+//! to [`STREAMING_CAPACITY`], so that each wake-up moves up to a MiB. Whoever owns the pump then looks at it now and then ([`Pump::look`]); once a look
+//! finds that nothing moved since the previous one, the pump gives both pipes their default
+//! capacity back (see [`crate::io::pipe`] for why that matters to the whole host).
 
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -20,7 +27,7 @@ use nix::errno::Errno;
 use nix::fcntl::{splice, SpliceFFlags};
 
 use crate::event_loop::EventLoop;
-use crate::io::pipe;
+use crate::io::pipe::{self, DEFAULT_CAPACITY, STREAMING_CAPACITY};
 
 /// Size of the copy path's buffer: a pipe's default capacity. The copy path is a fallback; a
 /// larger buffer would save few syscalls per GiB (each byte is still copied twice) while every
@@ -86,6 +93,47 @@ impl Endpoint {
     }
 }
 
+/// How many looks in a row may find an idle pump's pipes too full to shrink before its owner
+/// stops looking (a client that does not read holds its FIFO's bytes; the next transfer, when it
+/// reads again, makes the owner look again).
+const REFUSED_LOOKS: u8 = 8;
+
+/// A pump's capacity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Capacity {
+    /// Not elastic (stdin, a terminal): the pipes keep what they have.
+    Fixed,
+    /// Elastic, at the default.
+    Default,
+    /// Enlarged for a stream.
+    Enlarged {
+        /// Bytes moved at the last look.
+        moved_at_look: u64,
+        /// Looks in a row that could not shrink the pipes.
+        refused: u8,
+    },
+}
+
+/// What a look at an elastic pump found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Look {
+    /// Default capacity: nothing to look at any more.
+    Idle,
+    /// Bytes moved since the last look: look again later.
+    Streaming,
+    /// Nothing moved, but bytes still wait in a pipe, which keeps it large: look again later.
+    Held,
+    /// Nothing moved and the pipes are back at the default.
+    Shrunk,
+}
+
+impl Look {
+    /// Whether the owner should look again.
+    pub fn again(self) -> bool {
+        matches!(self, Look::Streaming | Look::Held)
+    }
+}
+
 /// The copy path's state: bytes `start..end` of `buffer` are read but not yet written.
 #[derive(Debug)]
 struct CopyState {
@@ -103,6 +151,7 @@ pub struct Pump {
     finished: bool,
     /// Bytes moved so far, which tells a drain whether the output is still making progress.
     moved: u64,
+    capacity: Capacity,
 }
 
 impl Pump {
@@ -129,7 +178,97 @@ impl Pump {
             copy: force_copy.then(CopyState::new),
             finished: false,
             moved: 0,
+            capacity: Capacity::Fixed,
         })
+    }
+
+    /// Makes the pump's capacity elastic: for output pumps from a pipe.
+    pub fn with_elastic_capacity(mut self) -> Pump {
+        self.capacity = Capacity::Default;
+        self
+    }
+
+    /// Whether the pump's pipes are enlarged for a stream.
+    pub fn enlarged(&self) -> bool {
+        matches!(self.capacity, Capacity::Enlarged { .. })
+    }
+
+    /// Looks at an enlarged pump: if nothing moved since the last look, gives the pipes their
+    /// default capacity back.
+    pub fn look(&mut self) -> Look {
+        let Capacity::Enlarged {
+            moved_at_look,
+            refused,
+        } = self.capacity
+        else {
+            return Look::Idle;
+        };
+        if self.moved != moved_at_look {
+            self.capacity = Capacity::Enlarged {
+                moved_at_look: self.moved,
+                refused: 0,
+            };
+            return Look::Streaming;
+        }
+        // EBUSY means a pipe holds more than the default: it shrinks once that is read.
+        let shrunk = [self.source(), self.sink()]
+            .into_iter()
+            .flatten()
+            .all(|fd| !matches!(pipe::set_capacity(fd, DEFAULT_CAPACITY), Err(Errno::EBUSY)));
+        if shrunk {
+            self.capacity = Capacity::Default;
+            return Look::Shrunk;
+        }
+        let refused = refused.saturating_add(1);
+        self.capacity = Capacity::Enlarged {
+            moved_at_look,
+            refused,
+        };
+        if refused >= REFUSED_LOOKS {
+            Look::Idle
+        } else {
+            Look::Held
+        }
+    }
+
+    /// Whether an elastic pump at the default capacity has a full source.
+    fn source_full(&self) -> bool {
+        self.capacity == Capacity::Default
+            && self
+                .source()
+                .and_then(pipe::queued)
+                .is_some_and(|n| n >= DEFAULT_CAPACITY)
+    }
+
+    /// Gives both pipes the streaming capacity. Best effort: a pipe that refuses (a limit,
+    /// memory pressure, a sink that is no pipe) keeps its capacity, which only costs CPU.
+    fn enlarge(&mut self) {
+        for fd in [self.source(), self.sink()].into_iter().flatten() {
+            let _ = pipe::set_capacity(fd, STREAMING_CAPACITY);
+        }
+        self.capacity = Capacity::Enlarged {
+            moved_at_look: self.moved,
+            refused: 0,
+        };
+    }
+
+    /// A transfer found `bytes` waiting at once: a full default pipe means the stream outruns
+    /// the shim's wake-ups, so both pipes grow.
+    fn on_transfer(&mut self, bytes: usize) {
+        match self.capacity {
+            Capacity::Default if bytes >= DEFAULT_CAPACITY => self.enlarge(),
+            // A stream that fills the pipes again is no longer held up by them.
+            Capacity::Enlarged {
+                moved_at_look,
+                refused,
+            } if refused > 0 => {
+                self.capacity = Capacity::Enlarged {
+                    moved_at_look,
+                    refused: 0,
+                }
+            }
+            _ => {}
+        }
     }
 
     /// Whether the source has ended or the pump stopped for good.
@@ -176,14 +315,24 @@ impl Pump {
         if self.finished {
             return Flow::Eof;
         }
+        let again = source.token.or(sink.token);
         for _ in 0..TRANSFERS_PER_RUN {
+            let (Some(source), Some(sink)) = (&self.source, &self.sink) else {
+                return Flow::Eof;
+            };
             let step = match &mut self.copy {
                 None => splice_once(source, sink),
                 Some(state) => state.copy_once(source, sink),
             };
             match step {
-                Step::Moved(n) => self.moved += n as u64,
+                Step::Moved(n) => {
+                    self.moved += n as u64;
+                    self.on_transfer(n);
+                }
+                Step::Filled(n) => self.on_transfer(n),
                 Step::Unsupported => self.copy = Some(CopyState::new()),
+                // The sink is full, and so is the source: the stream outruns its reader.
+                Step::Stop(Flow::Wait) if self.source_full() => self.enlarge(),
                 Step::Stop(flow) => {
                     if flow != Flow::Wait {
                         self.finished = true;
@@ -192,7 +341,7 @@ impl Pump {
                 }
             }
         }
-        if let Some(token) = source.token.or(sink.token) {
+        if let Some(token) = again {
             lp.again(token);
         }
         Flow::Yield
@@ -218,7 +367,10 @@ impl Pump {
 
 /// The result of one transfer attempt.
 enum Step {
+    /// Bytes reached the sink.
     Moved(usize),
+    /// Bytes were read into the copy buffer (counted as moved once written).
+    Filled(usize),
     /// splice cannot move between these two descriptors.
     Unsupported,
     Stop(Flow),
@@ -268,8 +420,7 @@ impl CopyState {
             Ok(n) => {
                 self.start = 0;
                 self.end = n;
-                // Counted when written: a byte read but stuck in the buffer is no progress.
-                Step::Moved(0)
+                Step::Filled(n)
             }
             Err(Errno::EINTR) => Step::Moved(0),
             Err(Errno::EAGAIN) => Step::Stop(Flow::Wait),

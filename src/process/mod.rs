@@ -32,6 +32,8 @@ pub enum Source {
     Console,
     /// The drain's next look.
     Drain,
+    /// The next look at enlarged output pipes.
+    Capacity,
 }
 
 impl Source {
@@ -43,6 +45,7 @@ impl Source {
             Source::Stderr => "stderr",
             Source::Console => "console",
             Source::Drain => "drain",
+            Source::Capacity => "capacity",
         }
     }
 }
@@ -117,4 +120,6 @@ pub struct Process {
     pub(crate) drain: Option<(Drain, Option<(TimerId, Instant)>)>,
     /// How the drain ended, until the exit is final.
     pub(crate) drain_end: Option<DrainEnd>,
+    /// The next look at enlarged output pipes, while some are.
+    pub(crate) capacity_look: Option<TimerId>,
 }

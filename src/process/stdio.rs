@@ -93,7 +93,7 @@ impl ProcessStdio {
         // `/dev/null` stdin is EOF from the start: the container gets it without a pump.
         let client_stdin = (!stdin.null).then_some(stdin.reader);
         let (stdout, stdout_sink) =
-            ClientOutput::split(setup.stdout, fifo::open_output_fifo(setup.stdout)?);
+            ClientOutput::split(setup.stdout, fifo::open_client_fifo(setup.stdout)?);
         let mut stdio = ProcessStdio {
             pumps: PumpMaker {
                 key,
@@ -118,7 +118,7 @@ impl ProcessStdio {
             return Ok((stdio, [Stdio::null(), Stdio::null(), Stdio::null()]));
         }
         let (stderr, stderr_sink) =
-            ClientOutput::split(setup.stderr, fifo::open_output_fifo(setup.stderr)?);
+            ClientOutput::split(setup.stderr, fifo::open_client_fifo(setup.stderr)?);
         let [stdin_pipe, stdout_pipe, stderr_pipe] =
             pipe::container_pipes(setup.owner.0, setup.owner.1)?;
         // Without a client stdin the shim's end is dropped here, which is the container's EOF.
@@ -131,18 +131,24 @@ impl ProcessStdio {
             )?),
             None => None,
         };
-        let stdout_pump = stdio.pumps.make(
-            lp,
-            Source::Stdout,
-            Endpoint::plain(stdout_pipe.shim),
-            Endpoint::plain(stdout_sink),
-        )?;
-        let stderr_pump = stdio.pumps.make(
-            lp,
-            Source::Stderr,
-            Endpoint::plain(stderr_pipe.shim),
-            Endpoint::plain(stderr_sink),
-        )?;
+        let stdout_pump = stdio
+            .pumps
+            .make(
+                lp,
+                Source::Stdout,
+                Endpoint::plain(stdout_pipe.shim),
+                Endpoint::plain(stdout_sink),
+            )?
+            .with_elastic_capacity();
+        let stderr_pump = stdio
+            .pumps
+            .make(
+                lp,
+                Source::Stderr,
+                Endpoint::plain(stderr_pipe.shim),
+                Endpoint::plain(stderr_sink),
+            )?
+            .with_elastic_capacity();
         stdio.streams = Streams::Pipes {
             stdin: stdin_pump,
             stdout: Output {
@@ -183,7 +189,7 @@ impl ProcessStdio {
         match source {
             Source::Console => self.poll_console(lp),
             Source::Stdin | Source::Stdout | Source::Stderr => self.run(source, lp, failures),
-            Source::Drain => {}
+            Source::Drain | Source::Capacity => {}
         }
     }
 
@@ -238,7 +244,7 @@ impl ProcessStdio {
                 };
                 (flow, output.copying())
             }
-            Source::Console | Source::Drain => return,
+            Source::Console | Source::Drain | Source::Capacity => return,
         };
         if let Flow::Failed(errno) = flow {
             failures.push(PumpFailure {

@@ -20,6 +20,7 @@ use std::collections::VecDeque;
 use std::io;
 use std::os::fd::AsFd;
 use std::process::Stdio;
+use std::time::{Duration, Instant};
 
 use mio::Interest;
 use nix::sys::signalfd::SignalFd;
@@ -36,6 +37,10 @@ use crate::process::{Kind, LaunchPlan, Process, ProcessKey, Source};
 use crate::reaper::{self, ExitStatus};
 use crate::runtime::call::{Calls, Finished, Stream};
 use crate::runtime::{CommandLine, Runtime};
+
+/// How often enlarged output pipes are looked at: a stream idle for this long gives its pages
+/// back (see [`crate::io::pipe`]).
+pub const CAPACITY_LOOK: Duration = Duration::from_secs(1);
 
 /// Most exits kept for a pid nobody has claimed yet.
 const UNCLAIMED_EXITS: usize = 1024;
@@ -153,6 +158,7 @@ impl Supervisor {
             failure: None,
             drain: None,
             drain_end: None,
+            capacity_look: None,
         });
         debug_assert_eq!(inserted, key);
         self.child_stdio.push((key, child));
@@ -211,6 +217,9 @@ impl Supervisor {
             return;
         };
         if let Some((_, Some((timer, _)))) = process.drain.take() {
+            self.lp.cancel_timer(timer);
+        }
+        if let Some(timer) = process.capacity_look.take() {
             self.lp.cancel_timer(timer);
         }
         process.stdio.close(&mut self.lp);
@@ -308,23 +317,57 @@ impl Supervisor {
         let Some(process) = self.processes.get_mut(key) else {
             return;
         };
-        if source == Source::Drain {
-            if let Some((_, timer)) = &mut process.drain {
-                *timer = None;
+        match source {
+            Source::Drain => {
+                if let Some((_, timer)) = &mut process.drain {
+                    *timer = None;
+                }
             }
-        } else {
-            process
+            Source::Capacity => {
+                process.capacity_look = None;
+                let again = process
+                    .stdio
+                    .outputs()
+                    .into_iter()
+                    .filter_map(|output| output.pump.as_mut())
+                    .fold(false, |again, pump| pump.look().again() || again);
+                if again {
+                    self.look_at_capacity_later(key);
+                }
+                return;
+            }
+            _ => process
                 .stdio
-                .on_ready(source, &mut self.lp, &mut self.failures);
+                .on_ready(source, &mut self.lp, &mut self.failures),
         }
         self.after_io(key);
     }
 
-    /// Reports pump failures and looks at a drain in progress.
+    /// Reports pump failures, looks at a drain in progress, and makes sure somebody will look at
+    /// pipes a stream enlarged.
     fn after_io(&mut self, key: ProcessKey) {
         for failure in self.failures.drain(..) {
             self.notices.push(Notice::PumpFailed(key, failure));
         }
         self.check_drain(key);
+        let enlarged = self.processes.get_mut(key).is_some_and(|process| {
+            process.capacity_look.is_none()
+                && process
+                    .stdio
+                    .outputs()
+                    .iter()
+                    .any(|output| output.pump.as_ref().is_some_and(|pump| pump.enlarged()))
+        });
+        if enlarged {
+            self.look_at_capacity_later(key);
+        }
+    }
+
+    fn look_at_capacity_later(&mut self, key: ProcessKey) {
+        let at = Instant::now() + CAPACITY_LOOK;
+        let timer = self.lp.set_timer(at, Route::Process(key, Source::Capacity));
+        if let Some(process) = self.processes.get_mut(key) {
+            process.capacity_look = Some(timer);
+        }
     }
 }
