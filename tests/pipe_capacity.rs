@@ -11,8 +11,6 @@ use std::time::Duration;
 use nix::fcntl::{fcntl, FcntlArg};
 use tinyshim_testkit::harness::*;
 
-const LONG: Duration = Duration::from_secs(60);
-
 /// The kernel's default pipe capacity.
 const DEFAULT: i32 = 64 * 1024;
 

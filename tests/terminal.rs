@@ -1,6 +1,7 @@
-//! Terminal processes through the real binary: a real runc and a real PTY, on both pump paths,
-//! for what the container sees; the fake runtime for the console-socket failures, the legacy
-//! `--console` protocol, a process that is gone before its terminal is attached, and restore.
+//! Terminal processes through the real binary: a real runc and a real PTY for what the container
+//! sees (sizes, bulk output and input, close-stdin, hang-up, an exec beside the init), each on
+//! both pump paths where bytes move; the fake runtime for the console socket and its failures,
+//! the legacy `--console` protocol, and a process gone before its terminal was attached.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -10,18 +11,17 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use tinyshim_testkit::driver::{open_fifo_writer, pause, run_runtime, ProcessDir};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use tinyshim_testkit::driver::{open_fifo_writer, pause, run_runtime};
+use tinyshim_testkit::fake::Fake;
 use tinyshim_testkit::harness::*;
-
-const LONG: Duration = Duration::from_secs(30);
+use tinyshim_testkit::on_both_pump_paths;
+use tinyshim_testkit::procfs::{alive, children, cpu_ticks, fd_targets};
+use tinyshim_testkit::pump_path::PumpPath;
 
 /// 64 MiB, the size of the bulk-output check.
 const BULK: usize = 64 << 20;
-
-/// Both pump paths: splice (the default) and the forced copy path.
-fn both_paths(spec: Spec) -> [(Spec, &'static str); 2] {
-    [(spec.clone(), "splice"), (spec.copy_path(), "copy")]
-}
 
 /// Waits until `fd` is ready for `flags` or `deadline` passes; false on timeout.
 fn wait_ready(fd: &File, flags: PollFlags, deadline: Instant) -> bool {
@@ -94,7 +94,7 @@ impl Term {
                 .stdin
                 .insert(open_fifo_writer(path).expect("open stdin FIFO")),
         };
-        let deadline = Instant::now() + Duration::from_secs(120);
+        let deadline = Instant::now() + LONG;
         while !bytes.is_empty() {
             match stdin.write(bytes) {
                 Ok(n) => bytes = &bytes[n..],
@@ -115,37 +115,13 @@ impl Term {
         self.stdin = None;
     }
 
-    /// Reads to EOF, checks the shim ended cleanly with `status` in `exitStatus`, and returns
+    /// Reads to EOF, finishes the process ([`Proc::finish`]) checking `exit_status`, and returns
     /// everything the process wrote.
-    fn finish(mut self, proc: &mut Proc, status: u32) -> String {
+    fn finish(mut self, proc: &mut Proc, exit_status: &[u8]) -> String {
         self.seen.extend(read_to_eof(&mut self.stdout, LONG));
-        assert!(proc.dir.wait_exit(LONG), "exit FIFO hung up");
-        let shim = proc.wait_shim(LONG);
-        assert!(shim.success(), "shim exit {shim}; log: {}", proc.shim_log());
-        assert_eq!(proc.dir.exit_status(), Some(status), "exitStatus");
+        assert_eq!(proc.finish().exit_status, exit_status, "exitStatus");
         String::from_utf8_lossy(&self.seen).into_owned()
     }
-}
-
-/// Waits until the shim has read everything written to `control`. The shim applies each message
-/// in the same call that reads it, in its only thread, so input written afterwards reaches the
-/// container after the message took effect.
-fn wait_control_read(dir: &ProcessDir) {
-    eventually(LONG, "the shim reads the control FIFO", || {
-        let mut fds = [PollFd::new(dir.control.as_fd(), PollFlags::POLLIN)];
-        poll(&mut fds, PollTimeout::ZERO).is_ok()
-            && !fds[0]
-                .revents()
-                .is_some_and(|r| r.contains(PollFlags::POLLIN))
-    });
-}
-
-/// Where each descriptor of `pid` points.
-fn fd_targets(pid: i32) -> Vec<PathBuf> {
-    open_fds(pid)
-        .into_iter()
-        .filter_map(|fd| std::fs::read_link(format!("/proc/{pid}/fd/{fd}")).ok())
-        .collect()
 }
 
 /// How many descriptors of `pid` are PTY masters.
@@ -156,17 +132,7 @@ fn masters(pid: i32) -> usize {
         .count()
 }
 
-/// User plus system CPU time of `pid`, in clock ticks.
-fn cpu_ticks(pid: i32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("read stat");
-    // After the command name, which may hold spaces, the state letter is field 3 of stat(5);
-    // utime and stime are fields 14 and 15.
-    let rest = &stat[stat.rfind(')').expect("command name") + 2..];
-    let fields: Vec<&str> = rest.split(' ').collect();
-    fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime")
-}
-
-/// The entries of a directory.
+/// The entries of a directory, sorted.
 fn entries(dir: &Path) -> Vec<PathBuf> {
     let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
         .expect("read directory")
@@ -176,137 +142,65 @@ fn entries(dir: &Path) -> Vec<PathBuf> {
     found
 }
 
-/// A private `TMPDIR` for one shim, so that its console-socket directory can be watched.
-struct TmpDir(Scratch);
+// ----------------------------------------------------------------------------------------------
+// What the container sees, through runc
 
-impl TmpDir {
-    fn new() -> TmpDir {
-        TmpDir(Scratch::new("tmpdir"))
-    }
-
-    fn path(&self) -> &Path {
-        self.0.path()
-    }
-
-    /// Gives `spec` this `TMPDIR`.
-    fn on(&self, spec: Spec) -> Spec {
-        spec.env("TMPDIR", &self.path().display().to_string())
-    }
-
-    /// Fails unless nothing is left in it.
-    fn assert_empty(&self, what: &str) {
-        assert_eq!(
-            entries(self.path()),
-            Vec::<PathBuf>::new(),
-            "{what}: TMPDIR"
-        );
-    }
-}
-
-/// The fake runtime's call log for one shim.
-struct Calls(Scratch);
-
-impl Calls {
-    fn new() -> Calls {
-        Calls(Scratch::new("calls"))
-    }
-
-    fn path(&self) -> PathBuf {
-        self.0.path().join("calls.jsonl")
-    }
-
-    /// Sets `FAKE_RUNTIME_LOG` on `spec`.
-    fn on(&self, spec: Spec) -> Spec {
-        spec.env("FAKE_RUNTIME_LOG", &self.path().display().to_string())
-    }
-
-    /// Each call's argv as one string.
-    fn argvs(&self) -> Vec<String> {
-        recorded_calls(&self.path()).iter().map(argv_text).collect()
-    }
-
-    /// The value after `flag` in the first call that has it.
-    fn flag_value(&self, flag: &str) -> Option<String> {
-        self.argvs().iter().find_map(|argv| {
-            let mut words = argv.split(' ');
-            words.find(|w| *w == flag)?;
-            words.next().map(str::to_string)
-        })
-    }
-
-    /// Fails unless the last call was `delete <id>`.
-    fn assert_deleted_last(&self, id: &str, what: &str) {
-        let argvs = self.argvs();
-        assert_eq!(
-            argvs.last().map(String::as_str),
-            Some(format!("delete {id}").as_str()),
-            "{what}: calls {argvs:?}"
-        );
-    }
-}
-
-/// A terminal process of the fake runtime, with its own `TMPDIR` and its calls recorded.
-fn fake_tty(child_script: &str, tmp: &TmpDir, calls: &Calls) -> Spec {
-    calls.on(tmp.on(Spec::fake(child_script).tty()))
-}
-
-#[test]
-fn stty_sees_a_resize_sent_before_start_and_one_after_and_ignores_out_of_range_sizes() {
+fn stty_sees_a_resize_sent_before_start_and_one_after_and_ignores_out_of_range_sizes(
+    path: PumpPath,
+) {
     let script = "stty size; read a; stty size; read b; stty size; read c; stty size";
-    for (spec, path) in both_paths(Spec::sh(script)) {
-        let tmp = TmpDir::new();
-        let container = Container::new(tmp.on(spec.tty()));
-        let dir = container.process_dir("init", &container.init_options());
-        // Written before the shim exists, so it is read before any master can have come.
-        dir.resize(100, 30).expect("resize");
-        let mut init = container.spawn_in(dir);
-        init.wait_pid();
-        container.start();
-        let mut term = Term::attach(&mut init);
-        term.expect(b"30 100\r\n");
+    let mut container = Container::new(Spec::sh(script).tty().on(path));
+    let tmp = container.private_tmpdir();
+    let dir = container.process_dir("init", &container.init_options());
+    // Written before the shim exists, so it is read before any master can have come.
+    dir.resize(100, 30).expect("resize");
+    let mut init = container.spawn_in(dir);
+    init.wait_pid();
+    container.start();
+    let mut term = Term::attach(&mut init);
+    term.expect(b"30 100\r\n");
 
-        // While it runs: the socket directory is gone, and the stderr FIFO was never opened.
-        tmp.assert_empty(path);
-        let targets = fd_targets(init.shim_pid());
-        assert!(
-            targets.contains(&init.dir.stdout_path),
-            "{path}: the shim holds the stdout FIFO: {targets:?}"
-        );
-        assert!(
-            !targets.contains(&init.dir.stderr_path),
-            "{path}: the shim opened the stderr FIFO: {targets:?}"
-        );
-        // The master kept for resizes, and one for each pump.
-        assert_eq!(masters(init.shim_pid()), 3, "{path}: {targets:?}");
+    // While it runs: the socket directory is gone, and the stderr FIFO was never opened.
+    assert_empty_dir(&tmp, "while it runs");
+    let targets = fd_targets(init.shim_pid());
+    assert!(
+        targets.contains(&init.dir.stdout_path),
+        "the shim holds the stdout FIFO: {targets:?}"
+    );
+    assert!(
+        !targets.contains(&init.dir.stderr_path),
+        "the shim opened the stderr FIFO: {targets:?}"
+    );
+    // The master kept for resizes, and one for each pump.
+    assert_eq!(masters(init.shim_pid()), 3, "{targets:?}");
 
-        init.dir.resize(132, 43).expect("resize");
-        wait_control_read(&init.dir);
-        term.send(b"a\n");
-        term.expect(b"43 132\r\n");
+    init.dir.resize(132, 43).expect("resize");
+    wait_control_read(&init.dir);
+    term.send(b"a\n");
+    term.expect(b"43 132\r\n");
 
-        // Truncated to 16 bits these would be sizes (65536 is 0, -1 is 65535): all are ignored.
-        for (width, height) in [(65536, 50), (-1, 20), (80, -1), (70000, 70000)] {
-            init.dir.send_control(1, width, height).expect("resize");
-        }
-        wait_control_read(&init.dir);
-        term.send(b"b\n");
-        term.expect(b"b\r\n43 132\r\n");
-        term.send(b"c\n");
-
-        let text = term.finish(&mut init, 0);
-        assert_eq!(
-            text, "30 100\r\na\r\n43 132\r\nb\r\n43 132\r\nc\r\n43 132\r\n",
-            "{path}"
-        );
-        tmp.assert_empty(path);
+    // Truncated to 16 bits these would be sizes (65536 is 0, -1 is 65535): all are ignored.
+    for (width, height) in [(65536, 50), (-1, 20), (80, -1), (70000, 70000)] {
+        init.dir.send_control(1, width, height).expect("resize");
     }
+    wait_control_read(&init.dir);
+    term.send(b"b\n");
+    term.expect(b"b\r\n43 132\r\n");
+    term.send(b"c\n");
+
+    let text = term.finish(&mut init, b"0");
+    assert_eq!(
+        text,
+        "30 100\r\na\r\n43 132\r\nb\r\n43 132\r\nc\r\n43 132\r\n"
+    );
+    assert_empty_dir(&tmp, "after the exit");
 }
 
 #[test]
 fn tty_names_a_pts_device() {
     let container = Container::new(Spec::sh("tty").tty().no_stdin());
     let (mut init, _) = container.run();
-    let text = Term::attach(&mut init).finish(&mut init, 0);
+    let text = Term::attach(&mut init).finish(&mut init, b"0");
     let number = text
         .strip_prefix("/dev/pts/")
         .and_then(|rest| rest.strip_suffix("\r\n"))
@@ -317,47 +211,38 @@ fn tty_names_a_pts_device() {
     );
 }
 
-#[test]
-fn sixty_four_mib_written_to_the_terminal_arrive_complete() {
-    for (spec, path) in both_paths(Spec::sh(&format!("head -c {BULK} /dev/zero"))) {
-        let container = Container::new(spec.tty().no_stdin());
-        let (mut init, _) = container.run();
-        let out = init.read_stdout(Duration::from_secs(120));
-        assert!(init.dir.wait_exit(LONG), "{path}: exit FIFO hung up");
-        assert!(
-            init.wait_shim(LONG).success(),
-            "{path}: {}",
-            init.shim_log()
-        );
-        assert_eq!(init.dir.exit_status(), Some(0), "{path}");
-        assert_eq!(out.len(), BULK, "{path}: bytes received");
-        assert!(
-            out.iter().all(|&b| b == 0),
-            "{path}: only zeros were written"
-        );
-    }
+fn sixty_four_mib_written_to_the_terminal_arrive_complete(path: PumpPath) {
+    let spec = Spec::sh(&format!("head -c {BULK} /dev/zero"))
+        .tty()
+        .no_stdin();
+    let container = Container::new(spec.on(path));
+    let (mut init, _) = container.run();
+    let end = init.finish();
+    assert_eq!(end.exit_status, b"0");
+    assert_eq!(end.stdout.len(), BULK, "bytes received");
+    assert!(
+        end.stdout.iter().all(|&b| b == 0),
+        "only zeros were written"
+    );
 }
 
-#[test]
-fn input_larger_than_every_buffer_reaches_the_terminal_complete() {
+fn input_larger_than_every_buffer_reaches_the_terminal_complete(path: PumpPath) {
     const INPUT: usize = 8 << 20;
     let script = format!("stty raw -echo; echo ready; head -c {INPUT} | wc -c");
-    for (spec, path) in both_paths(Spec::sh(&script)) {
-        let container = Container::new(spec.tty());
-        let (mut init, _) = container.run();
-        let mut term = Term::attach(&mut init);
-        // Raw mode is on once the container says so; earlier input would be echoed.
-        term.expect(b"ready\n");
-        term.send(&vec![b'x'; INPUT]);
-        let text = term.finish(&mut init, 0);
-        assert_eq!(text.trim_end(), format!("ready\n{INPUT}"), "{path}");
-    }
+    let container = Container::new(Spec::sh(&script).tty().on(path));
+    let (mut init, _) = container.run();
+    let mut term = Term::attach(&mut init);
+    // Raw mode is on once the container says so; earlier input would be echoed.
+    term.expect(b"ready\n");
+    term.send(&vec![b'x'; INPUT]);
+    let text = term.finish(&mut init, b"0");
+    assert_eq!(text.trim_end(), format!("ready\n{INPUT}"));
 }
 
 #[test]
 fn a_terminal_exec_runs_beside_a_terminal_init() {
-    let tmp = TmpDir::new();
-    let container = Container::new(tmp.on(Spec::sh("tty; read x; echo init-$x").tty()));
+    let mut container = Container::new(Spec::sh("tty; read x; echo init-$x").tty());
+    let tmp = container.private_tmpdir();
     let (mut init, _) = container.run();
     let mut init_term = Term::attach(&mut init);
     init_term.expect(b"\r\n");
@@ -375,7 +260,7 @@ fn a_terminal_exec_runs_beside_a_terminal_init() {
     term.send(b"x\n");
     term.expect(b"20 90\r\n");
     term.send(b"hello\n");
-    let text = term.finish(&mut exec, 5);
+    let text = term.finish(&mut exec, b"5");
     let exec_tty = text
         .lines()
         .next()
@@ -389,105 +274,85 @@ fn a_terminal_exec_runs_beside_a_terminal_init() {
         text,
         format!("{exec_tty}\r\nx\r\n20 90\r\nhello\r\ngot-hello\r\n")
     );
-    tmp.assert_empty("after the exec");
+    assert_empty_dir(&tmp, "after the exec");
 
     // The init was not disturbed.
     init_term.send(b"still\n");
-    let text = init_term.finish(&mut init, 0);
+    let text = init_term.finish(&mut init, b"0");
     assert_eq!(text, format!("{init_tty}\r\nstill\r\ninit-still\r\n"));
 }
 
-#[test]
-fn close_stdin_in_terminal_mode_neither_hangs_up_nor_blocks_input() {
+fn close_stdin_in_terminal_mode_neither_hangs_up_nor_blocks_input(path: PumpPath) {
     let script = "while read l; do echo got-$l; done; echo eof-seen";
-    for (spec, path) in both_paths(Spec::sh(script)) {
-        let container = Container::new(spec.tty());
-        let (mut init, pid) = container.run();
-        let stdin_path = init.dir.stdin_path.clone().expect("stdin FIFO");
-        let mut term = Term::attach(&mut init);
-        term.send(b"one\n");
-        term.expect(b"got-one\r\n");
+    let container = Container::new(Spec::sh(script).tty().on(path));
+    let (mut init, pid) = container.run();
+    let stdin_path = init.dir.stdin_path.clone().expect("stdin FIFO");
+    let mut term = Term::attach(&mut init);
+    term.send(b"one\n");
+    term.expect(b"got-one\r\n");
 
-        init.dir.close_stdin().expect("0 0 0");
-        wait_control_read(&init.dir);
-        term.send(b"two\n");
-        term.expect(b"got-two\r\n");
+    init.dir.close_stdin().expect("0 0 0");
+    wait_control_read(&init.dir);
+    term.send(b"two\n");
+    term.expect(b"got-two\r\n");
 
-        // With the shim's own writer gone, the client's close ends the stdin pump, and only
-        // that: a terminal has no end-of-file, the container keeps its terminal and runs on.
-        term.close_stdin();
-        eventually(LONG, "the shim lets go of the stdin FIFO", || {
-            !fd_targets(init.shim_pid()).contains(&stdin_path)
-        });
-        // Room for a wrong hang-up to show before the container is killed.
-        pause(Duration::from_millis(300));
-        assert!(alive(pid), "{path}: the container runs on");
-        run_runtime("runc", &[], &["kill", &container.id, "KILL"]).expect("runc kill");
-        let text = term.finish(&mut init, 137);
-        assert_eq!(text, "one\r\ngot-one\r\ntwo\r\ngot-two\r\n", "{path}");
-    }
+    // With the shim's own writer gone, the client's close ends the stdin pump, and only
+    // that: a terminal has no end-of-file, the container keeps its terminal and runs on.
+    term.close_stdin();
+    eventually(LONG, "the shim lets go of the stdin FIFO", || {
+        !fd_targets(init.shim_pid()).contains(&stdin_path)
+    });
+    // Room for a wrong hang-up to show before the container is killed.
+    pause(Duration::from_millis(300));
+    assert!(alive(pid), "the container runs on");
+    run_runtime("runc", &[], &["kill", &container.id, "KILL"]).expect("runc kill");
+    let text = term.finish(&mut init, b"137");
+    assert_eq!(text, "one\r\ngot-one\r\ntwo\r\ngot-two\r\n");
 }
 
-#[test]
-fn a_hung_up_terminal_ends_output_without_spinning() {
+fn a_hung_up_terminal_ends_output_without_spinning(path: PumpPath) {
     let script = "echo closing; exec 0<&- 1>&- 2>&-; exec sleep 60";
-    for (spec, path) in both_paths(Spec::sh(script)) {
-        let container = Container::new(spec.tty());
-        let (mut init, pid) = container.run();
-        let shim = init.shim_pid();
-        let mut term = Term::attach(&mut init);
-        term.expect(b"closing\r\n");
-        // The master reports EIO once the last slave is closed: the output pump drops its
-        // master; the one kept for resizes and the stdin pump's remain.
-        eventually(LONG, "the output pump ends on the hang-up", || {
-            masters(shim) == 2
-        });
-        // Input for a hung-up terminal goes nowhere; it must not make the loop spin either.
-        term.send(b"lost\n");
-        let before = cpu_ticks(shim);
-        pause(Duration::from_secs(1));
-        let spent = cpu_ticks(shim) - before;
-        assert!(alive(pid), "{path}: the container still runs");
-        // A loop spinning on the hang-up would spend about the whole second.
-        assert!(
-            spent <= 20,
-            "{path}: the shim used {spent} ticks in an idle second"
-        );
-        init.dir.resize(10, 10).expect("resize a hung-up terminal");
-        run_runtime("runc", &[], &["kill", &container.id, "KILL"]).expect("runc kill");
-        let text = term.finish(&mut init, 137);
-        assert_eq!(text, "closing\r\n", "{path}");
-        assert_eq!(init.shim_log(), "", "{path}: the hang-up is no error");
-    }
+    let container = Container::new(Spec::sh(script).tty().on(path));
+    let (mut init, pid) = container.run();
+    let shim = init.shim_pid();
+    let mut term = Term::attach(&mut init);
+    term.expect(b"closing\r\n");
+    // The master reports EIO once the last slave is closed: the output pump drops its
+    // master; the one kept for resizes and the stdin pump's remain.
+    eventually(LONG, "the output pump ends on the hang-up", || {
+        masters(shim) == 2
+    });
+    // Input for a hung-up terminal goes nowhere; it must not make the loop spin either.
+    term.send(b"lost\n");
+    let before = cpu_ticks(shim);
+    pause(Duration::from_secs(1));
+    let spent = cpu_ticks(shim) - before;
+    assert!(alive(pid), "the container still runs");
+    // A loop spinning on the hang-up would spend about the whole second.
+    assert!(spent <= 20, "the shim used {spent} ticks in an idle second");
+    init.dir.resize(10, 10).expect("resize a hung-up terminal");
+    run_runtime("runc", &[], &["kill", &container.id, "KILL"]).expect("runc kill");
+    let text = term.finish(&mut init, b"137");
+    assert_eq!(text, "closing\r\n");
+    assert_eq!(init.shim_log(), "", "the hang-up is no error");
 }
 
-/// Runs the container's init to a failed start: the shim exits 1, hangs up the exit FIFO and
-/// writes exactly one error entry, returned with the process.
-fn failed_start(container: &Container, what: &str) -> (Proc, String) {
-    let mut init = container.spawn_init();
-    let status = init.wait_shim(LONG);
-    assert_eq!(status.code(), Some(1), "{what}: log {}", init.shim_log());
-    assert!(init.dir.wait_exit(LONG), "{what}: exit FIFO hung up");
-    let mut errors = init.shim_errors();
-    assert_eq!(errors.len(), 1, "{what}: one error entry: {errors:?}");
-    let error = errors.remove(0);
-    (init, error)
-}
+// ----------------------------------------------------------------------------------------------
+// The console socket, through the fake runtime
 
 /// One way of failing to hand over a terminal: whatever the runtime did, the shim writes one
 /// error entry naming the console socket and the reason, runs `delete`, exits 1, hangs up the
 /// exit FIFO, removes the socket directory and leaves nothing running.
 fn console_failure(mode: &str, reason: &str, child_started: bool) {
     let what = format!("FAKE_CONSOLE={mode} FAKE_CONSOLE_CHILD={child_started}");
-    let tmp = TmpDir::new();
-    let calls = Calls::new();
-    let mut spec = fake_tty("exec sleep 60", &tmp, &calls).env("FAKE_CONSOLE", mode);
+    let mut spec = Spec::fake("exec sleep 60").tty().env("FAKE_CONSOLE", mode);
     if child_started {
         spec = spec.env("FAKE_CONSOLE_CHILD", "1");
     }
-    let container = Container::new(spec);
-    let (init, error) = failed_start(&container, &what);
-    let socket = calls
+    let fake = Fake::new(spec);
+    let mut init = fake.container.spawn_init();
+    let error = init.refused();
+    let socket = fake
         .flag_value("--console-socket")
         .expect("--console-socket");
     assert_eq!(
@@ -495,13 +360,13 @@ fn console_failure(mode: &str, reason: &str, child_started: bool) {
         format!("console socket {socket}: {reason}"),
         "{what}"
     );
-    calls.assert_deleted_last(&container.id, &what);
-    tmp.assert_empty(&what);
+    fake.assert_deleted_last(&what);
     match (child_started, init.dir.read_pid()) {
         (true, Some(pid)) => eventually(LONG, "the started child is killed", || !alive(pid)),
         (true, None) => panic!("{what}: the fake runtime wrote no pid"),
         (false, _) => {}
     }
+    fake.assert_nothing_left(&what);
 }
 
 #[test]
@@ -526,19 +391,23 @@ fn every_failure_to_hand_over_a_terminal_is_one_clear_error() {
 
 #[test]
 fn the_console_socket_directory_is_private_and_removed_when_the_runtime_dies() {
-    let tmp = TmpDir::new();
-    let calls = Calls::new();
-    let spec = fake_tty("exec sleep 60", &tmp, &calls)
-        .env("FAKE_CONSOLE", "none")
-        .env("FAKE_START", "hang");
-    let container = Container::new(spec);
-    let mut init = container.spawn_init();
+    let fake = Fake::new(
+        Spec::fake("exec sleep 60")
+            .tty()
+            .env("FAKE_CONSOLE", "none")
+            .env("FAKE_START", "hang"),
+    );
+    let mut init = fake.container.spawn_init();
     eventually(LONG, "the runtime's create call", || {
-        calls.flag_value("--console-socket").is_some()
+        fake.flag_value("--console-socket").is_some()
     });
-    let socket = PathBuf::from(calls.flag_value("--console-socket").expect("socket"));
+    let socket = PathBuf::from(fake.flag_value("--console-socket").expect("socket"));
     let dir = socket.parent().expect("socket directory").to_path_buf();
-    assert_eq!(entries(tmp.path()), vec![dir.clone()], "made under TMPDIR");
+    assert_eq!(
+        entries(fake.tmpdir()),
+        vec![dir.clone()],
+        "made under TMPDIR"
+    );
     let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
     assert!(name.starts_with("tinyshim-pty."), "directory name {name}");
     let meta = std::fs::symlink_metadata(&dir).expect("stat socket directory");
@@ -551,171 +420,79 @@ fn the_console_socket_directory_is_private_and_removed_when_the_runtime_dies() {
     // The hanging runtime is the shim's only child.
     let runtime: Vec<i32> = children(init.shim_pid()).iter().map(|c| c.0).collect();
     assert_eq!(runtime.len(), 1, "the runtime runs: {runtime:?}");
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(runtime[0]),
-        nix::sys::signal::Signal::SIGKILL,
-    )
-    .expect("kill the hanging runtime");
+    kill(Pid::from_raw(runtime[0]), Signal::SIGKILL).expect("kill the hanging runtime");
     let status = init.wait_shim(LONG);
     // A failed runtime speaks for itself in its log.json: no error entry from the shim.
     assert!(status.success(), "shim exit {status}: {}", init.shim_log());
     assert!(init.shim_errors().is_empty(), "{}", init.shim_log());
-    tmp.assert_empty("after the runtime died");
-    calls.assert_deleted_last(&container.id, "after the runtime died");
+    assert_empty_dir(fake.tmpdir(), "after the runtime died");
+    fake.assert_deleted_last("after the runtime died");
 }
 
 #[test]
 fn a_console_socket_that_cannot_be_bound_leaves_no_directory() {
     // sun_path holds 108 bytes: this TMPDIR leaves no room for the socket's name.
-    let tmp = TmpDir::new();
-    let deep = tmp.path().join("d".repeat(100));
+    let scratch = Scratch::new("tmpdir");
+    let deep = scratch.path().join("d".repeat(100));
     std::fs::create_dir(&deep).expect("deep TMPDIR");
-    let calls = Calls::new();
-    let spec = calls
-        .on(Spec::fake("exec sleep 60").tty())
-        .env("TMPDIR", &deep.display().to_string());
-    let container = Container::new(spec);
-    let (_, error) = failed_start(&container, "unbindable socket");
+    let fake = Fake::new(
+        Spec::fake("exec sleep 60")
+            .tty()
+            .env("TMPDIR", &deep.display().to_string()),
+    );
+    let mut init = fake.container.spawn_init();
+    let error = init.refused();
     let prefix = format!("console socket {}/tinyshim-pty.", deep.display());
     assert!(error.starts_with(&prefix), "{error:?}");
     assert_eq!(entries(&deep), Vec::<PathBuf>::new(), "TMPDIR");
-    assert_eq!(calls.argvs(), Vec::<String>::new(), "the runtime never ran");
+    assert_eq!(fake.calls(), Vec::new(), "the runtime never ran");
 }
 
 #[test]
-fn a_legacy_console_is_a_private_pty_that_resizes_apply_to() {
-    let script = "read a; stty size; read b; stty size; read c; stty size; printf done";
-    for (spec, path) in both_paths(Spec::fake(script)) {
-        let tmp = TmpDir::new();
-        let calls = Calls::new();
-        let spec = calls.on(tmp.on(spec.tty().env(LEGACY_CONSOLE_ENV, "1")));
-        let container = Container::new(spec);
-        let mut options = container.init_options();
-        options.root_ids = (4242, 4343);
-        let dir = container.process_dir("init", &options);
-        dir.resize(100, 30).expect("resize");
-        let mut init = container.spawn_in(dir);
-        init.wait_pid();
+fn a_missing_tmpdir_is_one_error_naming_mkdtemp() {
+    let dangling = "/nonexistent-tinyshim-tmpdir";
+    let fake = Fake::new(Spec::fake("echo never").tty().env("TMPDIR", dangling));
+    let mut init = fake.container.spawn_init();
+    let needle = format!("mkdtemp {dangling}/tinyshim-pty.XXXXXX: No such file or directory");
+    fake.assert_refused(&mut init, "TMPDIR", &needle);
+    assert_eq!(fake.calls(), Vec::new(), "the runtime ran");
 
-        let slave = PathBuf::from(calls.flag_value("--console").expect("--console"));
-        assert!(
-            slave.starts_with("/dev/pts/"),
-            "{path}: {}",
-            slave.display()
-        );
-        assert_eq!(calls.flag_value("--console-socket"), None, "{path}");
-        let meta = std::fs::metadata(&slave).expect("stat the slave");
-        assert!(meta.file_type().is_char_device(), "{path}");
-        assert_eq!(meta.permissions().mode() & 0o7777, 0o600, "{path}: mode");
-        assert_eq!((meta.uid(), meta.gid()), (4242, 4343), "{path}: owner");
-        tmp.assert_empty(path);
-
-        // The fake runtime's child runs at once: it waits for input, which reaches it only
-        // through the attached master, after the pending size was applied.
-        let mut term = Term::attach(&mut init);
-        term.send(b"a\n");
-        term.expect(b"30 100\r\n");
-        init.dir.resize(132, 43).expect("resize");
-        wait_control_read(&init.dir);
-        term.send(b"b\n");
-        term.expect(b"43 132\r\n");
-        // The ends of the accepted range, which the host's stty prints as they are.
-        init.dir.send_control(1, 65535, 0).expect("resize");
-        init.dir.send_control(1, 65536, 7).expect("resize");
-        wait_control_read(&init.dir);
-        term.send(b"c\n");
-
-        let text = term.finish(&mut init, 0);
-        assert_eq!(
-            text, "a\r\n30 100\r\nb\r\n43 132\r\nc\r\n0 65535\r\ndone",
-            "{path}"
-        );
-        calls.assert_deleted_last(&container.id, path);
-    }
-}
-
-/// A process that wrote and exited before the shim attached its terminal: its output still
-/// arrives, the hang-up ends it, and the shim finishes normally.
-fn exited_before_attach(spec: Spec, what: &str) {
-    let tmp = TmpDir::new();
-    let calls = Calls::new();
-    let spec = calls.on(tmp.on(spec.tty().env("FAKE_CHILD_EXITS_FIRST", "1")));
-    let container = Container::new(spec);
-    let mut init = container.spawn_init();
-    init.wait_pid();
-    let text = Term::attach(&mut init).finish(&mut init, 7);
-    assert_eq!(text, "early\r\n", "{what}");
-    assert_eq!(init.shim_log(), "", "{what}");
-    calls.assert_deleted_last(&container.id, what);
-    tmp.assert_empty(what);
-}
-
-#[test]
-fn output_of_a_process_gone_before_its_master_was_attached_arrives() {
-    for (spec, path) in both_paths(Spec::fake("echo early; exit 7")) {
-        let legacy = spec.clone().env(LEGACY_CONSOLE_ENV, "1");
-        exited_before_attach(legacy, &format!("legacy, {path}"));
-        exited_before_attach(spec, &format!("console socket, {path}"));
-    }
-}
-
-#[test]
-fn restoring_a_terminal_process_passes_a_console_socket() {
-    let tmp = TmpDir::new();
-    let calls = Calls::new();
-    let container = Container::new(fake_tty("echo restored", &tmp, &calls));
-    let checkpoint = container.scratch().join("checkpoint");
-    std::fs::create_dir_all(&checkpoint).expect("checkpoint dir");
-    std::fs::write(
-        checkpoint.join("config.json"),
-        r#"{"name":"cp","tcp":false,"unixSockets":false,"shell":true,"exit":false}"#,
-    )
-    .expect("checkpoint config");
-    let mut options = container.init_options();
-    options.checkpoint = checkpoint.display().to_string();
-    let mut init = container.spawn("init", &options);
-    init.wait_pid();
-    let text = Term::attach(&mut init).finish(&mut init, 0);
-    assert_eq!(text, "restored\r\n");
-    let socket = calls
-        .flag_value("--console-socket")
-        .expect("--console-socket");
-    assert!(
-        socket.starts_with(&tmp.path().display().to_string()),
-        "{socket}"
+    // A relative one is named as the absolute path the shim tried.
+    let fake = Fake::new(Spec::fake("echo never").tty().env("TMPDIR", "missing"));
+    let mut init = fake.container.spawn_init();
+    let needle = format!(
+        "mkdtemp {}/missing/tinyshim-pty.XXXXXX: No such file or directory",
+        init.dir.dir.display()
     );
-    let argvs = calls.argvs();
-    let restore = argvs.first().expect("a restore call");
-    let image = format!(" restore -d --image-path {} ", checkpoint.display());
-    let console = format!(" --shell-job --console-socket {socket} --pid-file ");
-    assert!(
-        restore.contains(&image) && restore.contains(&console),
-        "{restore}"
-    );
-    tmp.assert_empty("after the restore");
+    fake.assert_refused(&mut init, "relative TMPDIR", &needle);
+    assert_eq!(fake.calls(), Vec::new(), "the runtime ran");
 }
 
 #[test]
-fn a_legacy_terminal_nobody_opened_does_not_keep_the_shim_alive() {
-    for (spec, path) in both_paths(Spec::fake("exit 3")) {
-        let calls = Calls::new();
-        let spec = calls.on(spec
-            .tty()
-            .env(LEGACY_CONSOLE_ENV, "1")
-            .env("FAKE_CONSOLE", "none"));
-        let container = Container::new(spec);
-        let mut init = container.spawn_init();
+fn a_relative_tmpdir_is_taken_from_the_process_directory() {
+    // The runtime runs in the bundle: the console socket it is given must not be relative.
+    for tmpdir in [".", "sub"] {
+        let container = Container::new(Spec::sh("tty").tty().no_stdin().env("TMPDIR", tmpdir));
+        let mut init = container.spawn_prepared("init", &container.init_options(), |dir| {
+            std::fs::create_dir_all(dir.dir.join(tmpdir)).expect("make TMPDIR");
+        });
         init.wait_pid();
-        let text = Term::attach(&mut init).finish(&mut init, 3);
-        assert_eq!(text, "", "{path}");
-        calls.assert_deleted_last(&container.id, path);
+        container.start();
+        let text = Term::attach(&mut init).finish(&mut init, b"0");
+        assert!(text.starts_with("/dev/pts/"), "TMPDIR={tmpdir}: {text:?}");
+        let left: Vec<_> = std::fs::read_dir(init.dir.dir.join(tmpdir))
+            .expect("list TMPDIR")
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("tinyshim-pty."))
+            .collect();
+        assert!(left.is_empty(), "TMPDIR={tmpdir}: {left:?} left behind");
     }
 }
 
 #[test]
 fn a_terminal_exec_the_runtime_refuses_leaves_no_socket_directory() {
-    let tmp = TmpDir::new();
-    let container = Container::new(tmp.on(Spec::sh("exec sleep 60").no_stdin()));
+    let mut container = Container::new(Spec::sh("exec sleep 60").no_stdin());
+    let tmp = container.private_tmpdir();
     let (_init, pid) = container.run();
     let mut exec = container.spawn_exec("bad", &["/no/such/program"], true);
     let status = exec.wait_shim(LONG);
@@ -728,6 +505,98 @@ fn a_terminal_exec_the_runtime_refuses_leaves_no_socket_directory() {
         "{reported:?}"
     );
     assert!(exec.dir.wait_exit(LONG), "exit FIFO hung up");
-    tmp.assert_empty("after the refused exec");
+    assert_empty_dir(&tmp, "after the refused exec");
     assert!(alive(pid), "the init runs on");
 }
+
+// ----------------------------------------------------------------------------------------------
+// The legacy console, and a process gone before its terminal was attached
+
+fn a_legacy_console_is_a_private_pty_that_resizes_apply_to(path: PumpPath) {
+    let script = "read a; stty size; read b; stty size; read c; stty size; printf done";
+    let fake = Fake::new(
+        Spec::fake(script)
+            .tty()
+            .env(LEGACY_CONSOLE_ENV, "1")
+            .on(path),
+    );
+    let mut options = fake.container.init_options();
+    options.root_ids = (4242, 4343);
+    let dir = fake.container.process_dir("init", &options);
+    dir.resize(100, 30).expect("resize");
+    let mut init = fake.container.spawn_in(dir);
+    init.wait_pid();
+
+    let slave = PathBuf::from(fake.flag_value("--console").expect("--console"));
+    assert!(slave.starts_with("/dev/pts/"), "{}", slave.display());
+    assert_eq!(fake.flag_value("--console-socket"), None);
+    let meta = std::fs::metadata(&slave).expect("stat the slave");
+    assert!(meta.file_type().is_char_device());
+    assert_eq!(meta.permissions().mode() & 0o7777, 0o600, "mode");
+    assert_eq!((meta.uid(), meta.gid()), (4242, 4343), "owner");
+    assert_empty_dir(fake.tmpdir(), "with a legacy console");
+
+    // The fake runtime's child runs at once: it waits for input, which reaches it only
+    // through the attached master, after the pending size was applied.
+    let mut term = Term::attach(&mut init);
+    term.send(b"a\n");
+    term.expect(b"30 100\r\n");
+    init.dir.resize(132, 43).expect("resize");
+    wait_control_read(&init.dir);
+    term.send(b"b\n");
+    term.expect(b"43 132\r\n");
+    // The ends of the accepted range, which the host's stty prints as they are.
+    init.dir.send_control(1, 65535, 0).expect("resize");
+    init.dir.send_control(1, 65536, 7).expect("resize");
+    wait_control_read(&init.dir);
+    term.send(b"c\n");
+
+    let text = term.finish(&mut init, b"0");
+    assert_eq!(text, "a\r\n30 100\r\nb\r\n43 132\r\nc\r\n0 65535\r\ndone");
+    fake.assert_deleted_last("legacy console");
+}
+
+fn output_of_a_process_gone_before_its_master_was_attached_arrives(path: PumpPath) {
+    let spec = Spec::fake("echo early; exit 7").tty().on(path);
+    for (what, spec) in [
+        ("legacy", spec.clone().env(LEGACY_CONSOLE_ENV, "1")),
+        ("console socket", spec),
+    ] {
+        let fake = Fake::new(spec.env("FAKE_CHILD_EXITS_FIRST", "1"));
+        let mut init = fake.container.spawn_init();
+        init.wait_pid();
+        let text = Term::attach(&mut init).finish(&mut init, b"7");
+        assert_eq!(text, "early\r\n", "{what}");
+        assert_eq!(init.shim_log(), "", "{what}");
+        fake.assert_deleted_last(what);
+        assert_empty_dir(fake.tmpdir(), what);
+    }
+}
+
+/// Not on both pump paths: with nobody on the slave, no byte can move either way (the master
+/// reads and writes EIO), so nothing could show which path ran. The copy path's handling of a
+/// master's EIO is proven by `a_hung_up_terminal_ends_output_without_spinning::copy`.
+#[test]
+fn a_legacy_terminal_nobody_opened_does_not_keep_the_shim_alive() {
+    let fake = Fake::new(
+        Spec::fake("exit 3")
+            .tty()
+            .env(LEGACY_CONSOLE_ENV, "1")
+            .env("FAKE_CONSOLE", "none"),
+    );
+    let mut init = fake.container.spawn_init();
+    init.wait_pid();
+    let text = Term::attach(&mut init).finish(&mut init, b"3");
+    assert_eq!(text, "");
+    fake.assert_deleted_last("nobody opened the terminal");
+}
+
+on_both_pump_paths!(
+    stty_sees_a_resize_sent_before_start_and_one_after_and_ignores_out_of_range_sizes,
+    sixty_four_mib_written_to_the_terminal_arrive_complete,
+    input_larger_than_every_buffer_reaches_the_terminal_complete,
+    close_stdin_in_terminal_mode_neither_hangs_up_nor_blocks_input,
+    a_hung_up_terminal_ends_output_without_spinning,
+    a_legacy_console_is_a_private_pty_that_resizes_apply_to,
+    output_of_a_process_gone_before_its_master_was_attached_arrives,
+);

@@ -2,7 +2,7 @@
 //! table of the report and its bars to the chart; a new section is one more file and one more
 //! entry in [`ALL`].
 
-use tinyshim_testkit::harness::PumpPath;
+use tinyshim_testkit::pump_path::PumpPath;
 
 use crate::report::Report;
 use crate::supervisor::{Conmon, Supervisor, Tinyshim};

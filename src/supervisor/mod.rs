@@ -30,6 +30,7 @@ use slab::Slab;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::event_loop::EventLoop;
+use crate::io::pump::{Look, Pump};
 use crate::process::drain::{DrainEnd, DrainPolicy};
 use crate::process::phase::{Event, Phase, Refused, Rules};
 use crate::process::stdio::{ConsoleArg, ProcessStdio, PumpFailure, StdioSetup};
@@ -325,13 +326,15 @@ impl Supervisor {
             }
             Source::Capacity => {
                 process.capacity_look = None;
-                let again = process
+                // Every pump is looked at, so each can give its pages back.
+                let looks: Vec<Look> = process
                     .stdio
                     .outputs()
                     .into_iter()
                     .filter_map(|output| output.pump.as_mut())
-                    .fold(false, |again, pump| pump.look().again() || again);
-                if again {
+                    .map(Pump::look)
+                    .collect();
+                if looks.iter().any(|look| look.again()) {
                     self.look_at_capacity_later(key);
                 }
                 return;

@@ -5,6 +5,9 @@
 //!   FIFOs, `process.json`, control messages, the exit FIFO), and a stdio relay for the demo.
 //! * [`bundle`]: OCI bundles on a busybox root filesystem built from the host's busybox-static.
 //! * [`harness`]: the built binaries, scratch directories, and containers run through the shim.
+//! * [`fake`]: containers run by the fake runtime, with what it recorded.
+//! * [`pump_path`]: running a test on both pump paths, with the proof of which one ran.
+//! * [`procfs`]: what `/proc` says about the shim, the runtime and the container.
 //! * the `fake-runtime` binary: an OCI runtime stand-in for failure injection;
 //! * the `shim-driver` binary: runs one container through the v0.2 shim (the demo).
 
@@ -12,5 +15,8 @@
 
 pub mod bundle;
 pub mod driver;
+pub mod fake;
 pub mod harness;
+pub mod procfs;
+pub mod pump_path;
 pub mod relay;

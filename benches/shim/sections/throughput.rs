@@ -5,7 +5,8 @@ use std::fs::File;
 use std::os::fd::OwnedFd;
 use std::process::{Command, Stdio};
 
-use tinyshim_testkit::harness::{Container, PumpPath, Spec};
+use tinyshim_testkit::harness::{Container, Spec};
+use tinyshim_testkit::pump_path::PumpPath;
 
 use super::SIDE_BY_SIDE;
 use crate::chart::{Shade, BASELINE};

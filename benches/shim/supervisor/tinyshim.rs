@@ -4,7 +4,8 @@
 use std::fs::File;
 use std::time::Duration;
 
-use tinyshim_testkit::harness::{Container, Proc, PumpPath, Spec};
+use tinyshim_testkit::harness::{Container, Proc, Spec};
+use tinyshim_testkit::pump_path::PumpPath;
 
 use super::{Streaming, Supervised, Supervisor, SLEEPER};
 use crate::chart::{Palette, BLUES};

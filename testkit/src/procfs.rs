@@ -1,0 +1,179 @@
+//! What `/proc` says about the shim, the runtime and the container: the tests' only window on
+//! processes they did not start themselves.
+
+use std::path::{Path, PathBuf};
+
+/// A field of `/proc/<pid>/status`, e.g. `Threads`.
+pub fn proc_status(pid: i32, field: &str) -> Option<String> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .map(|v| v.trim().to_string())
+}
+
+/// `Threads` of `pid`, empty if it is gone.
+pub fn threads(pid: i32) -> String {
+    proc_status(pid, "Threads").unwrap_or_default()
+}
+
+/// `VmRSS` of `pid` in KiB.
+pub fn rss_kib(pid: i32) -> u64 {
+    let field = proc_status(pid, "VmRSS").expect("VmRSS");
+    field
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .expect("VmRSS in kB")
+}
+
+/// The fields of `/proc/<pid>/stat` after the command name (which may hold spaces): the state
+/// letter first, then the parent pid, and so on (`stat(5)` field 3 onwards).
+fn stat_fields(pid: i32) -> Option<Vec<String>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 2..];
+    Some(rest.split(' ').map(str::to_string).collect())
+}
+
+/// The children of `pid` with their state letter (`Z` for a zombie).
+pub fn children(pid: i32) -> Vec<(i32, char)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(child) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let Some(fields) = stat_fields(child) else {
+            continue;
+        };
+        let state = fields[0].chars().next().unwrap_or('?');
+        if fields.get(1).and_then(|p| p.parse::<i32>().ok()) == Some(pid) {
+            found.push((child, state));
+        }
+    }
+    found
+}
+
+/// The command name of `pid`.
+pub fn comm(pid: i32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+/// The live (not zombie) children of `pid` running `name`.
+pub fn children_named(pid: i32, name: &str) -> Vec<i32> {
+    children(pid)
+        .into_iter()
+        .filter(|&(child, state)| state != 'Z' && comm(child) == name)
+        .map(|(child, _)| child)
+        .collect()
+}
+
+/// Whether a process exists (a zombie counts).
+pub fn alive(pid: i32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Whether `pid` has ended: gone, or a zombie nobody reaped yet.
+pub fn ended(pid: i32) -> bool {
+    match stat_fields(pid) {
+        None => true,
+        Some(fields) => fields[0] == "Z" || fields[0] == "X",
+    }
+}
+
+/// The live processes whose command line mentions `needle`.
+pub fn processes_mentioning(needle: &str) -> Vec<i32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse().ok()) else {
+            continue;
+        };
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        if String::from_utf8_lossy(&cmdline).contains(needle) && !ended(pid) {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+/// User plus system CPU time of `pid`, in clock ticks.
+pub fn cpu_ticks(pid: i32) -> u64 {
+    let fields = stat_fields(pid).expect("read stat");
+    // utime and stime are fields 14 and 15 of stat(5).
+    fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime")
+}
+
+/// Whether `pid` is blocked in the system call `number` (`/proc/<pid>/syscall`).
+pub fn in_syscall(pid: i32, number: nix::libc::c_long) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/syscall"))
+        .is_ok_and(|s| s.split(' ').next() == Some(number.to_string().as_str()))
+}
+
+/// An I/O counter of `pid`'s main thread, e.g. `wchar` (bytes passed to `write`-like calls):
+/// for a single-threaded process, what it did itself. (`/proc/<pid>/io` also counts what every
+/// child it reaped did, which for the shim includes the runtime and the container.)
+pub fn io_counter(pid: i32, name: &str) -> u64 {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/io"))
+        .expect("read /proc/pid/task/pid/io");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+        .and_then(|v| v.parse().ok())
+        .expect("io counter")
+}
+
+/// The descriptors open in `pid`.
+pub fn open_fds(pid: i32) -> Vec<i32> {
+    let mut fds: Vec<i32> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| {
+            d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    fds.sort_unstable();
+    fds
+}
+
+/// What descriptor `fd` of `pid` refers to: a path, `pipe:[inode]`, `anon_inode:...`.
+pub fn fd_target(pid: i32, fd: i32) -> PathBuf {
+    std::fs::read_link(format!("/proc/{pid}/fd/{fd}")).unwrap_or_default()
+}
+
+/// What each descriptor of `pid` refers to.
+pub fn fd_targets(pid: i32) -> Vec<PathBuf> {
+    open_fds(pid)
+        .into_iter()
+        .map(|fd| fd_target(pid, fd))
+        .collect()
+}
+
+/// The `flags` of `/proc/<pid>/fdinfo/<fd>`.
+pub fn fd_flags(pid: i32, fd: i32) -> u32 {
+    let info = std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")).expect("read fdinfo");
+    let flags = info
+        .lines()
+        .find_map(|l| l.strip_prefix("flags:"))
+        .expect("fdinfo has flags");
+    u32::from_str_radix(flags.trim(), 8).expect("octal flags")
+}
+
+/// The descriptors of `pid` on anonymous pipes: for the shim, its ends of the container's pipes.
+pub fn pipes_of(pid: i32) -> Vec<i32> {
+    open_fds(pid)
+        .into_iter()
+        .filter(|&fd| fd_target(pid, fd).to_string_lossy().starts_with("pipe:"))
+        .collect()
+}
+
+/// How many descriptors of `pid` refer to `path`.
+pub fn fds_on(pid: i32, path: &Path) -> usize {
+    let path = std::fs::canonicalize(path).expect("canonical path");
+    fd_targets(pid)
+        .into_iter()
+        .filter(|target| *target == path)
+        .count()
+}
