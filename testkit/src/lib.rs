@@ -5,6 +5,8 @@
 //!   FIFOs, `process.json`, control messages, the exit FIFO), and a stdio relay for the demo.
 //! * [`bundle`]: OCI bundles on a busybox root filesystem built from the host's busybox-static.
 //! * [`harness`]: the built binaries, scratch directories, and containers run through the shim.
+//! * [`ttrpc_client`] on [`protobuf`]: a raw ttrpc client, independent of the shim's code, to call
+//!   a shim's socket directly and send it what containerd never would.
 //! * the `fake-runtime` binary: an OCI runtime stand-in for failure injection;
 //! * the `shim-driver` binary: runs one container through the v0.2 shim (the demo).
 
@@ -13,4 +15,6 @@
 pub mod bundle;
 pub mod driver;
 pub mod harness;
+pub mod protobuf;
 pub mod relay;
+pub mod ttrpc_client;
