@@ -5,6 +5,9 @@
 //!   FIFOs, `process.json`, control messages, the exit FIFO), and a stdio relay for the demo.
 //! * [`bundle`]: OCI bundles on a busybox root filesystem built from the host's busybox-static.
 //! * [`harness`]: the built binaries, scratch directories, and containers run through the shim.
+//! * [`containerd`], [`ctr`], [`events`] and [`pty`]: a private containerd per test for the v2
+//!   shim, `ctr` commands with timeouts, a background `ctr events`, and ctr on a terminal of the
+//!   test's own.
 //! * [`ttrpc_client`] on [`protobuf`]: a raw ttrpc client, independent of the shim's code, to call
 //!   a shim's socket directly and send it what containerd never would.
 //! * the `fake-runtime` binary: an OCI runtime stand-in for failure injection;
@@ -13,8 +16,12 @@
 #![warn(missing_docs)]
 
 pub mod bundle;
+pub mod containerd;
+pub mod ctr;
 pub mod driver;
+pub mod events;
 pub mod harness;
 pub mod protobuf;
+pub mod pty;
 pub mod relay;
 pub mod ttrpc_client;
