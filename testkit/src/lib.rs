@@ -8,15 +8,26 @@
 //! * [`fake`]: containers run by the fake runtime, with what it recorded.
 //! * [`pump_path`]: running a test on both pump paths, with the proof of which one ran.
 //! * [`procfs`]: what `/proc` says about the shim, the runtime and the container.
+//! * [`containerd`], [`ctr`], [`events`] and [`pty`]: a private containerd per test for the v2
+//!   shim, `ctr` commands with timeouts, a background `ctr events`, and ctr on a terminal of the
+//!   test's own.
+//! * [`ttrpc_client`] on [`protobuf`]: a raw ttrpc client, independent of the shim's code, to call
+//!   a shim's socket directly and send it what containerd never would.
 //! * the `fake-runtime` binary: an OCI runtime stand-in for failure injection;
 //! * the `shim-driver` binary: runs one container through the v0.2 shim (the demo).
 
 #![warn(missing_docs)]
 
 pub mod bundle;
+pub mod containerd;
+pub mod ctr;
 pub mod driver;
+pub mod events;
 pub mod fake;
 pub mod harness;
 pub mod procfs;
+pub mod protobuf;
+pub mod pty;
 pub mod pump_path;
 pub mod relay;
+pub mod ttrpc_client;

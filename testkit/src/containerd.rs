@@ -1,0 +1,875 @@
+//! A private containerd for one test: its own root, state, sockets, config and log in a scratch
+//! directory, its own namespace, and a clean-up that leaves nothing behind on the host.
+//!
+//! Each test starts one ([`Containerd::start`]) and drives it through [`crate::ctr::Ctr`]. The
+//! daemon answers in about 40 ms here, so a daemon per test costs little.
+//!
+//! Facts this module is built on (containerd 1.6.20, runc 1.1.5, measured here):
+//!
+//! * **Not everything follows `--state`.** The Go runc shim puts its socket at
+//!   `/run/containerd/s/<sha256(grpc address + "/" + namespace + "/" + id)>` and runc's state
+//!   at `/run/containerd/runc/<namespace>/<id>`, whatever the daemon's state directory is. Two
+//!   daemons therefore share `/run/containerd`, and only a namespace unique across the whole
+//!   host keeps their containers apart. runc leaves `/run/containerd/runc/<namespace>` behind
+//!   (empty) after the last container, and a shim that was SIGKILLed leaves its socket.
+//! * **Runtime lookup.** containerd looks for `containerd-shim-<name>-<version>` in its own
+//!   working directory first, then on its `PATH`, then next to its own binary (`/usr/bin`, where
+//!   the Go shim lives). The daemon here runs in its scratch directory, which holds no shim, with
+//!   the shim under test's directory first on `PATH`; it caches each resolved path for its
+//!   lifetime.
+//! * **Plugins.** CRI is disabled (it would want CNI and an image), so are the snapshotters that
+//!   cannot work here (aufs runs `modprobe`, btrfs and zfs need their filesystems, devmapper is
+//!   unconfigured), overlayfs (`ctr run --rootfs` needs no snapshot) and the `opt` plugin, which
+//!   would create `/opt/containerd` on the host. The v1 `linux` runtime must stay: the tasks
+//!   service refuses to load without one, and then `ctr run` fails with "unknown service
+//!   containerd.services.tasks.v1.Tasks". The metadata plugin needs at least one snapshotter,
+//!   so `native` stays too.
+//! * **Shims outlive the daemon**, by design: SIGTERM or SIGKILL on containerd leaves every shim
+//!   and container running, and a restarted daemon on the same root and state reconnects to
+//!   them. So stopping the daemon is not a clean-up; deleting the tasks first is.
+//! * **Shim processes** carry `-namespace <ns>` on their command line (the Go shim's daemon:
+//!   `containerd-shim-runc-v2 -namespace <ns> -id <id> -address <grpc socket> [-debug]`), which
+//!   is how [`Containerd::shim_pids`] finds the ones serving this daemon.
+
+use std::collections::BTreeSet;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom};
+use std::os::unix::fs::FileTypeExt;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+use crate::ctr::Ctr;
+use crate::driver;
+use crate::harness::{self, Scratch};
+
+/// The Go runc shim's runtime name (`/usr/bin/containerd-shim-runc-v2`).
+pub const GO_RUNC_RUNTIME: &str = "io.containerd.runc.v2";
+/// tinyshim's runtime name.
+pub const TINYSHIM_RUNTIME: &str = "io.containerd.tinyshim.v2";
+/// The binary containerd resolves [`TINYSHIM_RUNTIME`] to.
+pub const TINYSHIM_BINARY: &str = "containerd-shim-tinyshim-v2";
+/// Where runc shims put their sockets, whatever the daemon's `--state`.
+pub const SHIM_SOCKET_DIR: &str = "/run/containerd/s";
+/// The parent of runc's per-namespace state directories the runc shims use.
+pub const RUNC_STATE_DIR: &str = "/run/containerd/runc";
+/// The runtime v2 plugin's directory in the daemon's state (bundles) and root (work dirs).
+pub const TASK_PLUGIN_DIR: &str = "io.containerd.runtime.v2.task";
+
+/// How long [`Containerd::start`] and [`Containerd::restart`] wait for the daemon to answer.
+pub const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long stopping waits after SIGTERM before it sends SIGKILL.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+/// Time allowed to each `ctr` command of the clean-up.
+const CLEANUP_CTR_TIMEOUT: Duration = Duration::from_secs(15);
+/// `sun_path` holds 108 bytes with the terminating NUL.
+const MAX_SOCKET_PATH: usize = 107;
+/// How much of the daemon's log an error message quotes.
+const LOG_TAIL_BYTES: u64 = 8 * 1024;
+
+/// Plugins this daemon does without; the module documentation says why each one.
+const DISABLED_PLUGINS: [&str; 7] = [
+    "io.containerd.grpc.v1.cri",
+    "io.containerd.internal.v1.opt",
+    "io.containerd.snapshotter.v1.aufs",
+    "io.containerd.snapshotter.v1.btrfs",
+    "io.containerd.snapshotter.v1.devmapper",
+    "io.containerd.snapshotter.v1.zfs",
+    "io.containerd.snapshotter.v1.overlayfs",
+];
+
+/// How to start the daemon.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The runtime `ctr run` and `ctr container create` select (`--runtime`).
+    pub runtime: String,
+    /// A directory put first on the daemon's `PATH`: the one holding the shim binary under test,
+    /// so that [`Options::runtime`] resolves to it.
+    pub shim_dir: Option<PathBuf>,
+    /// Extra environment for the daemon, which every shim it starts inherits.
+    pub env: Vec<(String, String)>,
+    /// How long start and restart wait for the daemon to answer.
+    pub start_timeout: Duration,
+}
+
+impl Options {
+    /// The Go runc shim, from the containerd package.
+    pub fn go_shim() -> Options {
+        Options {
+            runtime: GO_RUNC_RUNTIME.into(),
+            shim_dir: None,
+            env: Vec::new(),
+            start_timeout: DEFAULT_START_TIMEOUT,
+        }
+    }
+
+    /// tinyshim's v2 shim as cargo built it for this test run.
+    pub fn tinyshim() -> Options {
+        let binary = harness::workspace_binary(TINYSHIM_BINARY);
+        Options {
+            runtime: TINYSHIM_RUNTIME.into(),
+            shim_dir: binary.parent().map(Path::to_path_buf),
+            ..Options::go_shim()
+        }
+    }
+
+    /// With an environment variable for the daemon and its shims.
+    pub fn env(mut self, name: &str, value: &str) -> Options {
+        self.env.push((name.into(), value.into()));
+        self
+    }
+}
+
+/// What this daemon's shims may have left on the host outside the scratch directory, gathered
+/// while the test runs because the bundle directories that name them go away with their tasks.
+#[derive(Debug, Default)]
+pub(crate) struct Footprint {
+    /// Container ids this namespace has used.
+    pub(crate) ids: BTreeSet<String>,
+    /// Shim sockets read from bundles' `address` files or found listening in shim processes.
+    pub(crate) sockets: BTreeSet<PathBuf>,
+}
+
+impl Footprint {
+    /// Notes every bundle of `bundles` (a namespace's directory of the v2 task plugin's state):
+    /// its container id and the socket in its `address` file.
+    pub(crate) fn record_bundles(&mut self, bundles: &Path) {
+        for entry in std::fs::read_dir(bundles).into_iter().flatten().flatten() {
+            if let Some(id) = entry.file_name().to_str() {
+                self.ids.insert(id.to_string());
+            }
+            if let Some(socket) = read_address(&entry.path()) {
+                self.sockets.insert(socket);
+            }
+        }
+    }
+}
+
+/// The socket path in `<bundle>/address`, without its `unix://` scheme.
+pub fn read_address(bundle: &Path) -> Option<PathBuf> {
+    let text = std::fs::read_to_string(bundle.join("address")).ok()?;
+    let text = text.trim();
+    let path = text.strip_prefix("unix://").unwrap_or(text);
+    (!path.is_empty()).then(|| PathBuf::from(path))
+}
+
+/// A containerd daemon of the test's own.
+#[derive(Debug)]
+pub struct Containerd {
+    options: Options,
+    namespace: String,
+    dir: PathBuf,
+    child: Option<Child>,
+    last_start: Duration,
+    footprint: Arc<Mutex<Footprint>>,
+    /// Removed by the clean-up, after checking that nothing is mounted inside; never dropped
+    /// blindly.
+    scratch: Option<Scratch>,
+}
+
+impl Containerd {
+    /// Starts a daemon with `options` in a fresh scratch directory and waits until it answers,
+    /// failing the test with its log if it does not within [`Options::start_timeout`].
+    pub fn start(options: Options) -> Containerd {
+        harness::require_runc();
+        let containerd = harness::which("containerd")
+            .expect("containerd is not installed (apt-get install containerd)");
+        let scratch = Scratch::new("ctd");
+        let dir = scratch.path().to_path_buf();
+        let longest = dir.join("ttrpc.sock");
+        assert!(
+            longest.as_os_str().len() <= MAX_SOCKET_PATH,
+            "{} is too long for a unix socket: use a shorter CARGO_TARGET_DIR",
+            longest.display()
+        );
+        let mut daemon = Containerd {
+            options,
+            namespace: unused_namespace(),
+            dir,
+            child: None,
+            last_start: Duration::ZERO,
+            footprint: Arc::default(),
+            scratch: Some(scratch),
+        };
+        for sub in ["root", "state", "fifo"] {
+            std::fs::create_dir_all(daemon.dir.join(sub)).expect("create the daemon's dirs");
+        }
+        std::fs::write(daemon.config_path(), daemon.config_text()).expect("write config.toml");
+        if let Err(error) = daemon.launch(&containerd) {
+            panic!("{error}");
+        }
+        // ctr events needs the namespace to exist to probe its subscription (crate::events).
+        daemon
+            .ctr()
+            .ok(&["namespaces", "create", &daemon.namespace.clone()]);
+        daemon
+    }
+
+    /// The namespace every command of this daemon's [`Ctr`] uses.
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    /// The gRPC socket (`ctr --address`, the shims' `-address`).
+    pub fn address(&self) -> PathBuf {
+        self.dir.join("grpc.sock")
+    }
+
+    /// The ttrpc socket (the shims' `TTRPC_ADDRESS`, where they publish events).
+    pub fn ttrpc_address(&self) -> PathBuf {
+        self.dir.join("ttrpc.sock")
+    }
+
+    /// The scratch directory holding everything of this daemon's.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// `--root`.
+    pub fn root(&self) -> PathBuf {
+        self.dir.join("root")
+    }
+
+    /// `--state`.
+    pub fn state(&self) -> PathBuf {
+        self.dir.join("state")
+    }
+
+    /// The config file.
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.join("config.toml")
+    }
+
+    /// The daemon's log (stdout and stderr, every start appended; shims' stderr is copied in).
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.join("containerd.log")
+    }
+
+    /// The daemon's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    /// The directory the [`Ctr`] helpers give ctr as `--fifo-dir` (the daemon's scratch
+    /// directory also holds `specs/` for [`Ctr::create`]).
+    pub fn fifo_dir(&self) -> PathBuf {
+        self.dir.join("fifo")
+    }
+
+    /// The options it was started with.
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    /// How long the last start or restart took until the daemon answered `ctr version`.
+    pub fn last_start(&self) -> Duration {
+        self.last_start
+    }
+
+    /// The daemon's pid while it runs.
+    pub fn pid(&self) -> Option<i32> {
+        self.child.as_ref().map(|child| child.id() as i32)
+    }
+
+    /// Whether the daemon process is alive.
+    pub fn is_running(&mut self) -> bool {
+        match self.child.as_mut() {
+            Some(child) => matches!(child.try_wait(), Ok(None)),
+            None => false,
+        }
+    }
+
+    /// A ctr client for this daemon and namespace.
+    pub fn ctr(&self) -> Ctr {
+        Ctr::new(
+            self.address(),
+            self.namespace.clone(),
+            self.options.runtime.clone(),
+            &self.dir,
+            self.bundles_dir(),
+            Arc::clone(&self.footprint),
+        )
+    }
+
+    /// `<state>/io.containerd.runtime.v2.task/<namespace>`, which holds one bundle per task.
+    pub fn bundles_dir(&self) -> PathBuf {
+        self.state().join(TASK_PLUGIN_DIR).join(&self.namespace)
+    }
+
+    /// The bundle directory of task `id` (it exists while the task does).
+    pub fn bundle(&self, id: &str) -> PathBuf {
+        self.bundles_dir().join(id)
+    }
+
+    /// The socket of the shim serving task `id`, from its bundle's `address` file.
+    pub fn task_socket(&self, id: &str) -> PathBuf {
+        let bundle = self.bundle(id);
+        let socket = read_address(&bundle)
+            .unwrap_or_else(|| panic!("{} has no address file", bundle.display()));
+        self.footprint
+            .lock()
+            .expect("footprint lock")
+            .sockets
+            .insert(socket.clone());
+        socket
+    }
+
+    /// runc's state directory for this namespace, as the runc shims set `--root`.
+    pub fn runc_root(&self) -> PathBuf {
+        Path::new(RUNC_STATE_DIR).join(&self.namespace)
+    }
+
+    /// The shim processes serving this daemon's namespace (not the short-lived `start` and
+    /// `delete` invocations), by pid.
+    pub fn shim_pids(&self) -> Vec<i32> {
+        shim_processes(&self.namespace)
+            .into_iter()
+            .filter(|(_, argv)| {
+                !matches!(
+                    argv.last().map(String::as_str),
+                    Some("start") | Some("delete")
+                )
+            })
+            .map(|(pid, _)| pid)
+            .collect()
+    }
+
+    /// The shim process listening on task `id`'s socket.
+    pub fn shim_pid(&self, id: &str) -> i32 {
+        let socket = self.task_socket(id);
+        let shims = self.shim_pids();
+        shims
+            .iter()
+            .copied()
+            .find(|&pid| listening_unix_sockets(pid).contains(&socket))
+            .unwrap_or_else(|| {
+                panic!(
+                    "no shim of namespace {} listens on {} (shims: {shims:?})",
+                    self.namespace,
+                    socket.display()
+                )
+            })
+    }
+
+    /// SIGTERM, then waits for the daemon to exit (SIGKILL after 10 s). Its shims keep running.
+    pub fn stop(&mut self) -> ExitStatus {
+        self.terminate()
+            .unwrap_or_else(|e| panic!("stop containerd: {e}"))
+    }
+
+    /// SIGKILL, as for the daemon-restart tests: the shims must survive it.
+    pub fn kill(&mut self) -> ExitStatus {
+        let child = self.child.as_mut().expect("containerd was started");
+        let _ = child.kill();
+        child.wait().expect("wait for containerd")
+    }
+
+    /// Starts the daemon again on the same root, state, sockets and config (stopping it first if
+    /// it runs) and waits until it answers again.
+    pub fn restart(&mut self) {
+        if self.is_running() {
+            self.stop();
+        }
+        let containerd = harness::which("containerd").expect("containerd is installed");
+        if let Err(error) = self.launch(&containerd) {
+            panic!("{error}");
+        }
+    }
+
+    fn config_text(&self) -> String {
+        // A JSON string is also a valid TOML basic string: same quotes, same escapes.
+        let quoted = |path: PathBuf| {
+            serde_json::to_string(&path.display().to_string()).expect("a string serializes")
+        };
+        let disabled: Vec<String> = DISABLED_PLUGINS
+            .iter()
+            .map(|name| format!("\"{name}\""))
+            .collect();
+        format!(
+            "version = 2\n\
+             root = {root}\n\
+             state = {state}\n\
+             disabled_plugins = [{disabled}]\n\
+             \n\
+             [grpc]\n  address = {grpc}\n\
+             \n\
+             [ttrpc]\n  address = {ttrpc}\n\
+             \n\
+             [debug]\n  address = \"\"\n  level = \"debug\"\n\
+             \n\
+             [metrics]\n  address = \"\"\n",
+            root = quoted(self.root()),
+            state = quoted(self.state()),
+            disabled = disabled.join(", "),
+            grpc = quoted(self.address()),
+            ttrpc = quoted(self.ttrpc_address()),
+        )
+    }
+
+    fn launch(&mut self, containerd: &Path) -> Result<(), String> {
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .map_err(|e| format!("open {}: {e}", self.log_path().display()))?;
+        let log_err = log.try_clone().map_err(|e| format!("dup the log: {e}"))?;
+        let mut path = std::env::var_os("PATH").unwrap_or_default();
+        if let Some(dir) = &self.options.shim_dir {
+            let mut first = dir.clone().into_os_string();
+            first.push(":");
+            first.push(&path);
+            path = first;
+        }
+        let mut command = Command::new(containerd);
+        command
+            .arg("--config")
+            .arg(self.config_path())
+            .current_dir(&self.dir)
+            .env("PATH", path)
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log_err);
+        for (name, value) in &self.options.env {
+            command.env(name, value);
+        }
+        let started = Instant::now();
+        let child = command
+            .spawn()
+            .map_err(|e| format!("spawn {}: {e}", containerd.display()))?;
+        self.child = Some(child);
+        self.wait_until_answering(started)?;
+        self.last_start = started.elapsed();
+        Ok(())
+    }
+
+    fn wait_until_answering(&mut self, started: Instant) -> Result<(), String> {
+        let deadline = started + self.options.start_timeout;
+        let ctr = self.ctr().with_timeout(Duration::from_secs(5));
+        loop {
+            if let Some(child) = self.child.as_mut() {
+                if let Ok(Some(status)) = child.try_wait() {
+                    return Err(format!(
+                        "containerd exited ({status}) before answering; its log:\n{}",
+                        self.log_tail()
+                    ));
+                }
+            }
+            // A refused connection means a stale socket file from before a restart: asking ctr
+            // then would only fail more slowly.
+            if UnixStream::connect(self.address()).is_ok()
+                && ctr.try_output(&["version"]).is_ok_and(|o| o.success())
+            {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                if let Some(child) = self.child.as_mut() {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                }
+                return Err(format!(
+                    "containerd did not answer within {:?}; its log:\n{}",
+                    self.options.start_timeout,
+                    self.log_tail()
+                ));
+            }
+            driver::pause(Duration::from_millis(5));
+        }
+    }
+
+    fn log_tail(&self) -> String {
+        let Ok(mut file) = File::open(self.log_path()) else {
+            return "(no log)".into();
+        };
+        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let _ = file.seek(SeekFrom::Start(len.saturating_sub(LOG_TAIL_BYTES)));
+        let mut tail = Vec::new();
+        let _ = file.read_to_end(&mut tail);
+        String::from_utf8_lossy(&tail).into_owned()
+    }
+
+    fn terminate(&mut self) -> io::Result<ExitStatus> {
+        let child = self
+            .child
+            .as_mut()
+            .ok_or_else(|| io::Error::other("containerd was never started"))?;
+        if let Some(status) = child.try_wait()? {
+            return Ok(status);
+        }
+        let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM);
+        let deadline = Instant::now() + STOP_GRACE;
+        loop {
+            if let Some(status) = child.try_wait()? {
+                return Ok(status);
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                return child.wait();
+            }
+            driver::pause(Duration::from_millis(5));
+        }
+    }
+
+    /// Cleans up now, as dropping does, and returns what it found wrong instead of printing
+    /// it: shims still running once their tasks were deleted and the daemon stopped (a shim
+    /// that does not exit after Shutdown), containers runc still knew, tasks that would not
+    /// delete, files that would not go. Tasks and containers the test left are deleted without
+    /// complaint.
+    pub fn shut_down(mut self) -> Vec<String> {
+        self.clean_up()
+    }
+
+    /// Everything [`Drop`] does, once, returning what went wrong instead of panicking.
+    fn clean_up(&mut self) -> Vec<String> {
+        if self.scratch.is_none() {
+            return Vec::new();
+        }
+        let mut problems = Vec::new();
+        // A daemon the test stopped or killed while tasks remained is started again: it
+        // reconnects to their shims, and deleting tasks through it is the one clean-up that
+        // works whatever shim serves them.
+        let tasks_left = std::fs::read_dir(self.bundles_dir())
+            .map(|mut entries| entries.next().is_some())
+            .unwrap_or(false);
+        if tasks_left && !self.is_running() && self.child.is_some() {
+            if let Some(containerd) = harness::which("containerd") {
+                if let Err(error) = self.launch(&containerd) {
+                    problems.push(format!("restart for clean-up: {error}"));
+                }
+            }
+        }
+        if self.is_running() {
+            let ctr = self.ctr().with_timeout(CLEANUP_CTR_TIMEOUT);
+            self.record_footprint();
+            match ctr.try_tasks() {
+                Ok(tasks) => {
+                    for task in tasks {
+                        // SIGKILL stays pending in a frozen cgroup, and delete --force would
+                        // wait for an exit that never comes.
+                        if task.status == "PAUSED" {
+                            let _ = ctr.try_output(&["tasks", "resume", &task.id]);
+                        }
+                        match ctr.try_output(&["tasks", "delete", "--force", &task.id]) {
+                            Ok(output) if output.success() => {}
+                            Ok(output) => problems.push(format!("{output}")),
+                            Err(error) => problems.push(error),
+                        }
+                    }
+                }
+                Err(error) => problems.push(error),
+            }
+            match ctr.try_container_ids() {
+                Ok(ids) => {
+                    for id in ids {
+                        match ctr.try_output(&["containers", "delete", &id]) {
+                            Ok(output) if output.success() => {}
+                            Ok(output) => problems.push(format!("{output}")),
+                            Err(error) => problems.push(error),
+                        }
+                    }
+                }
+                Err(error) => problems.push(error),
+            }
+            self.record_footprint();
+        }
+        if self.child.is_some() {
+            if let Err(error) = self.terminate() {
+                problems.push(format!("stop containerd: {error}"));
+            }
+        }
+        problems.extend(self.kill_leftover_shims());
+        problems.extend(self.remove_runc_state());
+        problems.extend(self.remove_sockets());
+        problems.extend(self.remove_scratch());
+        problems
+    }
+
+    fn record_footprint(&self) {
+        if let Ok(mut footprint) = self.footprint.lock() {
+            footprint.record_bundles(&self.bundles_dir());
+        }
+    }
+
+    fn kill_leftover_shims(&mut self) -> Vec<String> {
+        let leftovers = shim_processes(&self.namespace);
+        if leftovers.is_empty() {
+            return Vec::new();
+        }
+        let mut problems = vec![format!(
+            "shims of namespace {} outlived their tasks and the daemon: {:?}",
+            self.namespace,
+            leftovers.iter().map(|(pid, _)| pid).collect::<Vec<_>>()
+        )];
+        for (pid, argv) in &leftovers {
+            if let Ok(mut footprint) = self.footprint.lock() {
+                footprint.sockets.extend(listening_unix_sockets(*pid));
+            }
+            // The pid may have been reused since the scan: kill only the same command line.
+            if cmdline(*pid).as_ref() == Some(argv) {
+                let _ = kill(Pid::from_raw(*pid), Signal::SIGKILL);
+            }
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while leftovers.iter().any(|(pid, _)| harness::alive(*pid)) {
+            if Instant::now() > deadline {
+                problems.push("leftover shims did not die within 5 s of SIGKILL".into());
+                break;
+            }
+            driver::pause(Duration::from_millis(10));
+        }
+        problems
+    }
+
+    /// `runc delete --force` for every container runc still knows in this namespace (which
+    /// kills its processes), then the namespace's runc directory.
+    fn remove_runc_state(&self) -> Vec<String> {
+        let root = self.runc_root();
+        let mut problems = Vec::new();
+        let entries: Vec<String> = std::fs::read_dir(&root)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|entry| entry.file_name().to_str().map(str::to_string))
+            .collect();
+        if !entries.is_empty() {
+            problems.push(format!(
+                "runc still had containers {entries:?} in {}",
+                root.display()
+            ));
+        }
+        let root_arg = root.display().to_string();
+        for id in &entries {
+            if let Err(error) =
+                driver::run_runtime("runc", &[], &["--root", &root_arg, "delete", "--force", id])
+            {
+                problems.push(error.to_string());
+            }
+        }
+        if root.exists() {
+            if let Err(error) = std::fs::remove_dir_all(&root) {
+                problems.push(format!("remove {}: {error}", root.display()));
+            }
+        }
+        problems
+    }
+
+    fn remove_sockets(&self) -> Vec<String> {
+        let mut sockets = BTreeSet::new();
+        if let Ok(footprint) = self.footprint.lock() {
+            sockets.extend(footprint.sockets.iter().cloned());
+            let address = self.address().display().to_string();
+            for id in &footprint.ids {
+                sockets.extend(go_shim_socket(&address, &self.namespace, id));
+            }
+        }
+        let mut problems = Vec::new();
+        for socket in sockets {
+            let is_socket = std::fs::symlink_metadata(&socket)
+                .map(|m| m.file_type().is_socket())
+                .unwrap_or(false);
+            if is_socket {
+                if let Err(error) = std::fs::remove_file(&socket) {
+                    problems.push(format!("remove {}: {error}", socket.display()));
+                }
+            }
+        }
+        problems
+    }
+
+    /// Removes the scratch directory unless something is still mounted inside, which
+    /// `remove_dir_all` would walk into (a bind mount of the shared rootfs, say).
+    fn remove_scratch(&mut self) -> Vec<String> {
+        let Some(scratch) = self.scratch.take() else {
+            return Vec::new();
+        };
+        let mut mounts = mounts_under(&self.dir);
+        mounts.sort_by_key(|m| std::cmp::Reverse(m.as_os_str().len()));
+        for mount in &mounts {
+            let _ = Command::new("umount").arg("-l").arg(mount).status();
+        }
+        let left = mounts_under(&self.dir);
+        if left.is_empty() {
+            drop(scratch);
+            Vec::new()
+        } else {
+            std::mem::forget(scratch);
+            vec![format!(
+                "kept {}: still mounted inside: {left:?}",
+                self.dir.display()
+            )]
+        }
+    }
+}
+
+impl Drop for Containerd {
+    fn drop(&mut self) {
+        let problems = self.clean_up();
+        if !problems.is_empty() {
+            eprintln!(
+                "containerd clean-up (namespace {}):\n  {}",
+                self.namespace,
+                problems.join("\n  ")
+            );
+        }
+    }
+}
+
+/// A namespace name no other daemon on the host uses: the test process's pid and a counter,
+/// skipping any whose runc directory a crashed earlier run left behind.
+fn unused_namespace() -> String {
+    loop {
+        let name = format!("tinyshim-{}", harness::unique());
+        if !Path::new(RUNC_STATE_DIR).join(&name).exists() {
+            return name;
+        }
+    }
+}
+
+/// Where the Go runc shim puts the socket of container `id`: `/run/containerd/s/` and the hex
+/// SHA-256 of `<grpc address>/<namespace>/<id>` (computed by coreutils' `sha256sum`).
+pub fn go_shim_socket(grpc_address: &str, namespace: &str, id: &str) -> Option<PathBuf> {
+    use std::io::Write;
+    let mut child = Command::new("sha256sum")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let mut stdin = child.stdin.take()?;
+    stdin
+        .write_all(format!("{grpc_address}/{namespace}/{id}").as_bytes())
+        .ok()?;
+    drop(stdin);
+    let output = child.wait_with_output().ok()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let hex = text.split_whitespace().next()?;
+    (hex.len() == 64).then(|| Path::new(SHIM_SOCKET_DIR).join(hex))
+}
+
+/// `/proc/<pid>/cmdline` split at its NULs.
+pub fn cmdline(pid: i32) -> Option<Vec<String>> {
+    let bytes = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    Some(
+        bytes
+            .split(|&b| b == 0)
+            .filter(|arg| !arg.is_empty())
+            .map(|arg| String::from_utf8_lossy(arg).into_owned())
+            .collect(),
+    )
+}
+
+/// Whether `argv` carries `namespace` as its `-namespace` flag, in any of Go's flag spellings.
+fn has_namespace_flag(argv: &[String], namespace: &str) -> bool {
+    argv.iter()
+        .enumerate()
+        .any(|(index, arg)| match arg.as_str() {
+            "-namespace" | "--namespace" => argv.get(index + 1).is_some_and(|v| v == namespace),
+            other => other
+                .strip_prefix("-namespace=")
+                .or_else(|| other.strip_prefix("--namespace="))
+                .is_some_and(|v| v == namespace),
+        })
+}
+
+/// Every process named `containerd-shim*` with `namespace` on its command line, with its argv.
+/// The name check keeps out `ctr --namespace <ns>`.
+pub fn shim_processes(namespace: &str) -> Vec<(i32, Vec<String>)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|name| name.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let Some(argv) = cmdline(pid) else {
+            continue;
+        };
+        let is_shim = argv
+            .first()
+            .and_then(|arg0| Path::new(arg0).file_name())
+            .and_then(|name| name.to_str())
+            .is_some_and(|name| name.starts_with("containerd-shim"));
+        if is_shim && has_namespace_flag(&argv, namespace) {
+            found.push((pid, argv));
+        }
+    }
+    found.sort_unstable();
+    found
+}
+
+/// The paths of the unix sockets `pid` listens on, from its descriptors and `/proc/net/unix`.
+pub fn listening_unix_sockets(pid: i32) -> Vec<PathBuf> {
+    /// `__SO_ACCEPTCON` in `/proc/net/unix`'s flags column: a listening socket.
+    const ACCEPTING: u32 = 1 << 16;
+    let inodes: BTreeSet<u64> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| std::fs::read_link(entry.path()).ok())
+        .filter_map(|target| {
+            let text = target.to_str()?;
+            text.strip_prefix("socket:[")?
+                .strip_suffix(']')?
+                .parse()
+                .ok()
+        })
+        .collect();
+    let table = std::fs::read_to_string("/proc/net/unix").unwrap_or_default();
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            // Num RefCount Protocol Flags Type St Inode Path
+            let columns: Vec<&str> = line.split_whitespace().collect();
+            let flags = u32::from_str_radix(columns.get(3)?, 16).ok()?;
+            let inode: u64 = columns.get(6)?.parse().ok()?;
+            let path = columns.get(7)?;
+            (flags & ACCEPTING != 0 && inodes.contains(&inode) && path.starts_with('/'))
+                .then(|| PathBuf::from(path))
+        })
+        .collect()
+}
+
+/// Mount points at or below `dir`, from `/proc/self/mountinfo`.
+fn mounts_under(dir: &Path) -> Vec<PathBuf> {
+    let table = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    table
+        .lines()
+        .filter_map(|line| line.split(' ').nth(4))
+        .map(|field| PathBuf::from(unescape_mountinfo(field)))
+        .filter(|mount| mount.starts_with(dir))
+        .collect()
+}
+
+/// mountinfo writes space, tab, newline and backslash as three octal digits after a backslash.
+fn unescape_mountinfo(field: &str) -> String {
+    let bytes = field.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        let octal = bytes.get(index + 1..index + 4).and_then(|digits| {
+            let text = std::str::from_utf8(digits).ok()?;
+            u8::from_str_radix(text, 8).ok()
+        });
+        match (bytes[index], octal) {
+            (b'\\', Some(byte)) => {
+                out.push(byte);
+                index += 4;
+            }
+            (byte, _) => {
+                out.push(byte);
+                index += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests;
