@@ -614,7 +614,7 @@ impl Containerd {
             }
         }
         let deadline = Instant::now() + Duration::from_secs(5);
-        while leftovers.iter().any(|(pid, _)| harness::alive(*pid)) {
+        while leftovers.iter().any(|(pid, _)| crate::procfs::alive(*pid)) {
             if Instant::now() > deadline {
                 problems.push("leftover shims did not die within 5 s of SIGKILL".into());
                 break;
