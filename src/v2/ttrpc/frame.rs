@@ -102,7 +102,7 @@ pub enum Item<'a> {
 }
 
 /// An incremental frame decoder over a bounded buffer; see the module documentation.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Decoder {
     /// Bytes read from the peer in `start..end`; the rest is space offered to the next read.
     /// Always initialised, so that a read can go straight into it without `unsafe`.
@@ -131,7 +131,9 @@ impl Decoder {
     pub fn spare(&mut self) -> &mut [u8] {
         self.compact();
         let target = self.end + self.wanted();
-        if self.buffer.len() < target {
+        // Growing only once full makes every step at least double a large frame's buffer, so a
+        // frame trickling in a byte per read costs a few reallocations, not one per read.
+        if self.end == self.buffer.len() && target > self.end {
             // Exact, not amortised: the buffer's size is what the bounds above promise.
             self.buffer.reserve_exact(target - self.buffer.len());
             self.buffer.resize(target, 0);
@@ -206,7 +208,7 @@ impl Decoder {
         self.start = 0;
     }
 
-    /// How much space to offer after the bytes held: one chunk, or, for a frame larger than
+    /// How much space to want after the bytes held: one chunk, or, for a frame larger than
     /// that, as much again as is already held (never more than the frame still lacks), and
     /// never so much that the buffer would pass [`MAX_BUFFER`].
     fn wanted(&self) -> usize {
@@ -224,6 +226,17 @@ impl Decoder {
         READ_CHUNK
             .max(missing.min(held))
             .min(MAX_BUFFER.saturating_sub(self.end))
+    }
+}
+
+impl fmt::Debug for Decoder {
+    // The buffer can be megabytes: show its shape, not its bytes.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Decoder")
+            .field("held", &self.held())
+            .field("capacity", &self.capacity())
+            .field("discarding", &self.discarding)
+            .finish()
     }
 }
 

@@ -17,6 +17,43 @@
 //! ResourceExhausted). `<why>` is prost's description, not Go's. A message is cut to
 //! [`MAX_ERROR_MESSAGE`] bytes, so a peer cannot make an answer that echoes its own huge
 //! service name exceed the frame limit.
+//!
+//! How a connection uses this with the frame decoder (`socket` stands for the non-blocking unix
+//! stream; there, `WouldBlock` ends the read loop until the next readiness):
+//!
+//! ```
+//! use std::io::Read;
+//! use tinyshim::v2::ttrpc::frame::{Decoder, FrameKind, Item};
+//! use tinyshim::v2::ttrpc::request::{decode_call, encode_error, CallError};
+//!
+//! // A Request frame with an empty payload on stream 1: a call that names no service.
+//! let mut socket: &[u8] = &[0, 0, 0, 0, 0, 0, 0, 1, 1, 0];
+//! let mut decoder = Decoder::new();
+//! let mut answers = Vec::new();
+//! loop {
+//!     let count = socket.read(decoder.spare()).expect("a read");
+//!     if count == 0 {
+//!         break; // the peer closed the connection
+//!     }
+//!     decoder.filled(count);
+//!     while let Some(item) = decoder.next_item() {
+//!         match item {
+//!             Item::Frame(frame) if frame.kind == FrameKind::Request => {
+//!                 match decode_call(frame.stream_id, frame.payload) {
+//!                     Ok(_call) => { /* serve _call.request, answer with encode_reply */ }
+//!                     Err(error) => encode_error(frame.stream_id, &error, &mut answers),
+//!                 }
+//!             }
+//!             Item::Frame(_) => {} // a server ignores every other kind
+//!             Item::Oversized { stream_id, length, .. } => {
+//!                 encode_error(stream_id, &CallError::oversized(length as usize), &mut answers)
+//!             }
+//!         }
+//!     }
+//! }
+//! // The answer: 12 Unimplemented, "service ".
+//! assert_eq!(answers[..10], [0, 0, 0, 14, 0, 0, 0, 1, 2, 0]);
+//! ```
 
 use std::fmt;
 use std::time::Duration;

@@ -213,11 +213,7 @@ fn an_announced_frame_costs_only_the_bytes_that_arrived() {
         stream.extend_from_slice(&[0; 10]);
         feed(&mut decoder, &stream, &[usize::MAX]);
         decoder.spare();
-        assert_eq!(
-            decoder.capacity(),
-            decoder.held() + READ_CHUNK,
-            "announcing {length}"
-        );
+        assert_eq!(decoder.capacity(), READ_CHUNK, "announcing {length}");
     }
 }
 
@@ -245,6 +241,34 @@ fn the_buffer_grows_at_most_twice_what_it_holds_and_never_past_the_bound() {
         }
     }
     assert_eq!(items, 1);
+}
+
+#[test]
+fn a_frame_trickling_in_a_byte_per_read_reallocates_only_a_few_times() {
+    let length = 1 << 18;
+    let stream = frame_bytes(31, FrameKind::Request, &vec![3; length]);
+    let mut decoder = Decoder::new();
+    let mut capacity = decoder.capacity();
+    let mut reallocations = 0;
+    let mut items = 0;
+    for &byte in &stream {
+        decoder.spare()[0] = byte;
+        decoder.filled(1);
+        if decoder.capacity() != capacity {
+            capacity = decoder.capacity();
+            reallocations += 1;
+        }
+        while decoder.next_item().is_some() {
+            items += 1;
+        }
+    }
+    assert_eq!(items, 1);
+    // One chunk, then doublings up to the frame, then a chunk past it.
+    let doublings = (length / READ_CHUNK).ilog2() as usize;
+    assert!(
+        reallocations <= doublings + 2,
+        "{reallocations} reallocations"
+    );
 }
 
 #[test]
