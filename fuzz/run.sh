@@ -11,9 +11,10 @@ set -eu
 
 cd "$(dirname "$0")"
 seconds=${FUZZ_SECONDS:-60}
-targets=${*:-control process_json checkpoint_config pid_file}
-# Largest input the fuzzer makes: far beyond a control line (64 bytes) and serde_json's nesting
-# limit (128), small enough to keep executions fast; libFuzzer grows its inputs up to it.
+targets=${*:-control process_json checkpoint_config pid_file ttrpc}
+# Largest input the fuzzer makes: far beyond a control line (64 bytes), serde_json's nesting
+# limit (128) and the decoder's read chunk (4 KiB), small enough to keep executions fast;
+# libFuzzer grows its inputs up to it.
 max_len=16384
 
 toolchain=${FUZZ_TOOLCHAIN:-nightly}
@@ -56,6 +57,21 @@ big_seeds() {
     pid_file)
       repeat 9 1040000 > "$dir/big-digits"
       { repeat 0 1040000; printf '1'; } > "$dir/big-leading-zeros" ;;
+    ttrpc)
+      # The committed State call without its read-size prefix byte, to follow the big frames.
+      tail -c +2 seeds/ttrpc/state-call > "$dir/.call"
+      # A frame one byte over the 4 MiB limit, whole, then the call; read 16 129 bytes at a time.
+      { printf '\001\377\000\100\000\001\000\000\000\003\001\000'; head -c 4194305 /dev/zero
+        cat "$dir/.call"; } > "$dir/oversized-then-call"
+      # A frame of exactly 4 MiB (zeros: not a Request), then the call.
+      { printf '\001\377\000\100\000\000\000\000\000\005\001\000'; head -c 4194304 /dev/zero
+        cat "$dir/.call"; } > "$dir/largest-frame-then-call"
+      # 16 384 calls back to back (768 KiB), read 100 bytes at a time.
+      cp "$dir/.call" "$dir/.calls"; i=0
+      while [ $i -lt 14 ]; do cat "$dir/.calls" "$dir/.calls" > "$dir/.twice"
+        mv "$dir/.twice" "$dir/.calls"; i=$((i + 1)); done
+      { printf '\001\144'; cat "$dir/.calls"; } > "$dir/many-calls"
+      rm "$dir/.call" "$dir/.calls" ;;
   esac
 }
 
