@@ -8,6 +8,7 @@
 //! reader on each output FIFO (see [`output`](crate::process::output)).
 
 use std::os::fd::OwnedFd;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::process::Stdio;
 
@@ -22,15 +23,26 @@ use crate::process::terminal::{Terminal, TerminalClient};
 use crate::process::{ProcessKey, Source};
 use crate::supervisor::Route;
 
+/// Where an output stream goes.
+#[derive(Debug)]
+pub enum OutputTarget<'a> {
+    /// A client FIFO (empty means `/dev/null`), with the shim's own idle reader on it.
+    Fifo(&'a str),
+    /// A file, appended to (a v2 `file://` log URI); made with its directories if missing.
+    File(&'a Path),
+    /// A pipe whose other end a logger reads (a v2 `binary://` log URI).
+    Pipe(OwnedFd),
+}
+
 /// What a frontend asks for a process's stdio.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub struct StdioSetup<'a> {
     /// The client's stdin FIFO; empty means `/dev/null`.
     pub stdin: &'a str,
-    /// The client's stdout FIFO; empty means `/dev/null`.
-    pub stdout: &'a str,
-    /// The client's stderr FIFO (never opened for a terminal); empty means `/dev/null`.
-    pub stderr: &'a str,
+    /// Where stdout goes.
+    pub stdout: OutputTarget<'a>,
+    /// Where stderr goes (ignored for a terminal, which has no stderr).
+    pub stderr: OutputTarget<'a>,
     /// A terminal instead of pipes.
     pub terminal: bool,
     /// Owner of the pipes and of a legacy terminal: the container's root.
@@ -85,15 +97,14 @@ impl ProcessStdio {
     /// terminal).
     pub fn open(
         key: ProcessKey,
-        setup: &StdioSetup<'_>,
+        setup: StdioSetup<'_>,
         config: &Config,
         lp: &mut EventLoop<Route>,
     ) -> Result<(ProcessStdio, [Stdio; 3])> {
         let stdin = fifo::open_client_fifo(setup.stdin)?;
         // `/dev/null` stdin is EOF from the start: the container gets it without a pump.
         let client_stdin = (!stdin.null).then_some(stdin.reader);
-        let (stdout, stdout_sink) =
-            ClientOutput::split(setup.stdout, fifo::open_client_fifo(setup.stdout)?);
+        let (stdout, stdout_sink) = open_target(setup.stdout)?;
         let mut stdio = ProcessStdio {
             pumps: PumpMaker {
                 key,
@@ -117,8 +128,7 @@ impl ProcessStdio {
             stdio.streams = Streams::Terminal(terminal);
             return Ok((stdio, [Stdio::null(), Stdio::null(), Stdio::null()]));
         }
-        let (stderr, stderr_sink) =
-            ClientOutput::split(setup.stderr, fifo::open_client_fifo(setup.stderr)?);
+        let (stderr, stderr_sink) = open_target(setup.stderr)?;
         let [stdin_pipe, stdout_pipe, stderr_pipe] =
             pipe::container_pipes(setup.owner.0, setup.owner.1)?;
         // Without a client stdin the shim's end is dropped here, which is the container's EOF.
@@ -324,6 +334,29 @@ impl ProcessStdio {
             }
             Streams::Terminal(terminal) => terminal.close(lp),
         }
+    }
+}
+
+/// Opens where an output goes: the client's end kept by the shim (for a FIFO) and the pump's
+/// sink.
+fn open_target(target: OutputTarget<'_>) -> Result<(Option<ClientOutput>, OwnedFd)> {
+    match target {
+        OutputTarget::Fifo(path) => Ok(ClientOutput::split(path, fifo::open_client_fifo(path)?)),
+        OutputTarget::File(path) => {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| Error::os(format!("mkdir -p {}", dir.display()), e))?;
+            }
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .mode(0o644)
+                .custom_flags(nix::libc::O_CLOEXEC)
+                .open(path)
+                .map_err(|e| Error::os(format!("open {}", path.display()), e))?;
+            Ok((None, file.into()))
+        }
+        OutputTarget::Pipe(fd) => Ok((None, fd)),
     }
 }
 

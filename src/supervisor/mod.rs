@@ -143,7 +143,7 @@ impl Supervisor {
         kind: Kind,
         rules: Rules,
         drain_policy: DrainPolicy,
-        setup: &StdioSetup<'_>,
+        setup: StdioSetup<'_>,
     ) -> Result<ProcessKey> {
         let key = self.processes.vacant_key();
         let (stdio, child) = ProcessStdio::open(key, setup, &self.config, &mut self.lp)?;

@@ -31,7 +31,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::process::drain::{DrainEnd, DrainPolicy};
 use crate::process::phase::{Phase, Rules};
-use crate::process::stdio::StdioSetup;
+use crate::process::stdio::{OutputTarget, StdioSetup};
 use crate::process::{Failure, Kind, LaunchPlan, ProcessKey};
 use crate::reaper;
 use crate::runtime::Runtime;
@@ -187,12 +187,12 @@ impl<'a> Shim<'a> {
         };
         let setup = StdioSetup {
             stdin: &state.stdin,
-            stdout: &state.stdout,
-            stderr: &state.stderr,
+            stdout: OutputTarget::Fifo(&state.stdout),
+            stderr: OutputTarget::Fifo(&state.stderr),
             terminal: state.terminal,
             owner: (state.root_uid, state.root_gid),
         };
-        let process = sup.add_process(kind, rules, DRAIN, &setup)?;
+        let process = sup.add_process(kind, rules, DRAIN, setup)?;
         let console = sup.console_arg(process);
         // `exec` comes first, as in the original: a checkpoint restores the container's init,
         // never an exec process.

@@ -1,4 +1,5 @@
 //! ttrpc, containerd's small RPC protocol over unix sockets, written for the one-thread loop.
 
+pub mod connection;
 pub mod frame;
 pub mod request;

@@ -1,0 +1,280 @@
+//! Publishing task events to containerd: `Forward` calls on its ttrpc socket (`TTRPC_ADDRESS`),
+//! from a bounded queue, in order, surviving daemon restarts.
+//!
+//! One call is in flight at a time: containerd serves each call of a connection concurrently,
+//! so two calls in flight could be filed in either order, and an exit must never come before
+//! its start. An event leaves the queue only once containerd has answered it. When the
+//! connection breaks (containerd restarting) the shim reconnects at once and sends the unanswered
+//! event again; while containerd cannot be reached it retries after [`RETRY_FIRST`], doubling up
+//! to [`RETRY_MOST`], and only while events are waiting, so an idle shim never wakes up.
+
+use std::collections::VecDeque;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime};
+
+use mio::{Interest, Token};
+use nix::errno::Errno;
+use nix::sys::socket::{connect, socket, AddressFamily, SockFlag, SockType, UnixAddr};
+use prost::Message;
+
+use crate::event_loop::{EventLoop, TimerId};
+use crate::v2::proto::events::{forward_request, Event, EVENTS_SERVICE, FORWARD_METHOD};
+use crate::v2::proto::ttrpc::{KeyValue, Request, Response};
+use crate::v2::ttrpc::frame::{self, Decoder, FrameKind, Item};
+
+/// Events kept while containerd is away. Each is a few hundred bytes; past this the oldest
+/// goes, with a warning.
+pub const QUEUE_LIMIT: usize = 4096;
+
+/// The first wait before reconnecting to a containerd that refused the connection.
+pub const RETRY_FIRST: Duration = Duration::from_millis(100);
+
+/// The longest wait between reconnections.
+pub const RETRY_MOST: Duration = Duration::from_secs(2);
+
+/// How long containerd may take to file one event (the `timeout_nano` of the call, as the Go
+/// shim sends it).
+const FORWARD_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The metadata key containerd reads the namespace from.
+const NAMESPACE_KEY: &str = "containerd-namespace-ttrpc";
+
+/// Where the publisher's readiness and deadlines lead, in the frontend's terms.
+#[derive(Debug, Clone, Copy)]
+pub struct Routes<R> {
+    /// The socket to containerd.
+    pub socket: R,
+    /// The reconnection deadline.
+    pub retry: R,
+}
+
+#[derive(Debug)]
+struct Link {
+    socket: OwnedFd,
+    token: Option<Token>,
+    decoder: Decoder,
+    outgoing: Vec<u8>,
+    written: usize,
+    /// The stream of the call in flight, if one is.
+    in_flight: Option<u32>,
+    next_stream: u32,
+}
+
+/// The event publisher.
+#[derive(Debug)]
+pub struct Publisher<R> {
+    address: PathBuf,
+    namespace: String,
+    routes: Routes<R>,
+    /// Encoded `ttrpc.Request` payloads, oldest first.
+    queue: VecDeque<Vec<u8>>,
+    link: Option<Link>,
+    retry: Option<TimerId>,
+    backoff: Duration,
+    /// Warnings for the frontend's log.
+    pub warnings: Vec<String>,
+}
+
+impl<R: Copy> Publisher<R> {
+    /// A publisher to containerd's ttrpc socket at `address`, for `namespace`.
+    pub fn new(address: PathBuf, namespace: String, routes: Routes<R>) -> Publisher<R> {
+        Publisher {
+            address,
+            namespace,
+            routes,
+            queue: VecDeque::new(),
+            link: None,
+            retry: None,
+            backoff: RETRY_FIRST,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Queues `event`, which happened now, and sends it when its turn comes.
+    pub fn publish<E: Event>(&mut self, event: &E, lp: &mut EventLoop<R>) {
+        let forward = forward_request(&self.namespace, SystemTime::now(), event);
+        let mut request = Request::new(EVENTS_SERVICE, FORWARD_METHOD, &forward);
+        request.timeout_nano = FORWARD_TIMEOUT.as_nanos() as i64;
+        request.metadata.push(KeyValue {
+            key: NAMESPACE_KEY.into(),
+            value: self.namespace.clone(),
+        });
+        if self.queue.len() == QUEUE_LIMIT {
+            self.queue.pop_front();
+            self.warnings.push(format!(
+                "event queue full ({QUEUE_LIMIT} unsent): dropped the oldest event"
+            ));
+        }
+        self.queue.push_back(request.encode_to_vec());
+        self.pump(lp);
+    }
+
+    /// Whether every event has been filed by containerd.
+    pub fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+
+    /// The socket to containerd is ready.
+    pub fn on_socket(&mut self, lp: &mut EventLoop<R>) {
+        self.read(lp);
+        self.pump(lp);
+    }
+
+    /// The reconnection deadline passed.
+    pub fn on_retry(&mut self, lp: &mut EventLoop<R>) {
+        self.retry = None;
+        self.pump(lp);
+    }
+
+    /// Sends the next event if none is in flight, connecting first if needed.
+    fn pump(&mut self, lp: &mut EventLoop<R>) {
+        if self.queue.is_empty() || self.retry.is_some() {
+            return;
+        }
+        if self.link.is_none() && !self.connect(lp) {
+            let at = Instant::now() + self.backoff;
+            self.retry = Some(lp.set_timer(at, self.routes.retry));
+            self.backoff = (self.backoff * 2).min(RETRY_MOST);
+            return;
+        }
+        let Some(link) = &mut self.link else {
+            return;
+        };
+        if link.in_flight.is_none() {
+            if let Some(payload) = self.queue.front() {
+                let stream = link.next_stream;
+                link.next_stream = link.next_stream.wrapping_add(2);
+                // A request is a few hundred bytes: far below the frame limit.
+                let _ = frame::encode(stream, FrameKind::Request, 0, payload, &mut link.outgoing);
+                link.in_flight = Some(stream);
+            }
+        }
+        if !self.write() {
+            self.disconnect(lp);
+            self.pump(lp);
+        }
+    }
+
+    fn connect(&mut self, lp: &mut EventLoop<R>) -> bool {
+        let Ok(address) = UnixAddr::new(&self.address) else {
+            return false;
+        };
+        let Ok(socket) = socket(
+            AddressFamily::Unix,
+            SockType::Stream,
+            SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC,
+            None,
+        ) else {
+            return false;
+        };
+        match connect(socket.as_raw_fd(), &address) {
+            // A unix socket connects at once, or is refused; EAGAIN is a full backlog.
+            Ok(()) | Err(Errno::EINPROGRESS) => {}
+            Err(_) => return false,
+        }
+        let Ok(token) = lp.register(
+            socket.as_fd(),
+            Interest::READABLE | Interest::WRITABLE,
+            self.routes.socket,
+        ) else {
+            return false;
+        };
+        self.backoff = RETRY_FIRST;
+        self.link = Some(Link {
+            socket,
+            token,
+            decoder: Decoder::new(),
+            outgoing: Vec::new(),
+            written: 0,
+            in_flight: None,
+            next_stream: 1,
+        });
+        true
+    }
+
+    /// Writes what waits; false if the connection is broken.
+    fn write(&mut self) -> bool {
+        let Some(link) = &mut self.link else {
+            return true;
+        };
+        while link.written < link.outgoing.len() {
+            match nix::unistd::write(&link.socket, &link.outgoing[link.written..]) {
+                Ok(count) => link.written += count,
+                Err(Errno::EINTR) => continue,
+                Err(Errno::EAGAIN) => return true,
+                Err(_) => return false,
+            }
+        }
+        link.outgoing.clear();
+        link.written = 0;
+        true
+    }
+
+    /// Reads containerd's answers; the event in flight leaves the queue once answered.
+    fn read(&mut self, lp: &mut EventLoop<R>) {
+        let mut broken = false;
+        if let Some(link) = &mut self.link {
+            loop {
+                match nix::unistd::read(&link.socket, link.decoder.spare()) {
+                    Ok(0) => {
+                        broken = true;
+                        break;
+                    }
+                    Ok(count) => link.decoder.filled(count),
+                    Err(Errno::EINTR) => continue,
+                    Err(Errno::EAGAIN) => break,
+                    Err(_) => {
+                        broken = true;
+                        break;
+                    }
+                }
+                while let Some(item) = link.decoder.next_item() {
+                    let Item::Frame(answer) = item else {
+                        continue;
+                    };
+                    if answer.kind != FrameKind::Response || Some(answer.stream_id) != link.in_flight
+                    {
+                        continue;
+                    }
+                    link.in_flight = None;
+                    let filed = self.queue.pop_front();
+                    match Response::decode(answer.payload).map(|r| r.status) {
+                        Ok(None) => {}
+                        Ok(Some(status)) if status.code == 0 => {}
+                        // containerd refused it: sending it again would be refused again.
+                        Ok(Some(status)) => self.warnings.push(format!(
+                            "containerd refused an event ({} bytes): code {}: {}",
+                            filed.map_or(0, |f| f.len()),
+                            status.code,
+                            status.message
+                        )),
+                        Err(error) => {
+                            self.warnings.push(format!("undecodable answer to an event: {error}"))
+                        }
+                    }
+                }
+            }
+        }
+        if broken {
+            self.disconnect(lp);
+        }
+    }
+
+    /// Drops the connection; the event in flight stays first in the queue, to be sent again.
+    fn disconnect(&mut self, lp: &mut EventLoop<R>) {
+        if let Some(link) = self.link.take() {
+            if let Some(token) = link.token {
+                lp.deregister(link.socket.as_fd(), token);
+            }
+        }
+    }
+
+    /// Stops everything: the socket and the retry deadline.
+    pub fn close(&mut self, lp: &mut EventLoop<R>) {
+        self.disconnect(lp);
+        if let Some(retry) = self.retry.take() {
+            lp.cancel_timer(retry);
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! One client connection to the shim's socket: frames in, answers out, never blocking.
+//!
+//! Reads go straight into the frame decoder's buffer and stop at `EAGAIN` or a budget. Answers
+//! are appended to an outgoing buffer and written as the socket takes them; while more than
+//! [`OUTGOING_LIMIT`] bytes wait for a peer that does not read, the connection stops reading its
+//! requests, so memory stays bounded whatever the peer sends or fails to read. Calls may be
+//! answered in any order: each answer carries its request's stream id.
+
+use std::os::fd::{AsFd, OwnedFd};
+
+use mio::Token;
+use nix::errno::Errno;
+use nix::sys::socket::{getsockopt, sockopt::PeerCredentials};
+
+use crate::event_loop::EventLoop;
+use crate::v2::ttrpc::frame::{Decoder, FrameKind, Item};
+use crate::v2::ttrpc::request::{decode_call, encode_error, Call, CallError};
+
+/// Answers kept for a peer that does not read them; past this the connection reads no more
+/// requests until they are written.
+pub const OUTGOING_LIMIT: usize = 1 << 20;
+
+/// Reads per wake-up before other sources get their turn.
+const READS_PER_RUN: usize = 16;
+
+/// A client connection.
+#[derive(Debug)]
+pub struct Connection {
+    socket: OwnedFd,
+    token: Option<Token>,
+    decoder: Decoder,
+    outgoing: Vec<u8>,
+    /// Bytes of `outgoing` already written.
+    written: usize,
+    /// The peer closed its side, or the socket failed: the connection is to be dropped once
+    /// nothing of its own is pending.
+    closed: bool,
+    /// The read stopped at its budget: run it again before sleeping.
+    pub more_to_read: bool,
+}
+
+/// Whether the peer runs as `uid`, as ttrpc's `UnixSocketRequireSameUser` demands.
+pub fn peer_is(socket: &OwnedFd, uid: u32) -> bool {
+    getsockopt(socket, PeerCredentials).is_ok_and(|cred| cred.uid() == uid)
+}
+
+impl Connection {
+    /// A connection on an accepted, non-blocking socket registered under `token`.
+    pub fn new(socket: OwnedFd, token: Option<Token>) -> Connection {
+        Connection {
+            socket,
+            token,
+            decoder: Decoder::new(),
+            outgoing: Vec::new(),
+            written: 0,
+            closed: false,
+            more_to_read: false,
+        }
+    }
+
+    /// Whether the peer is gone.
+    pub fn closed(&self) -> bool {
+        self.closed
+    }
+
+    /// Reads what the peer sent and decodes it; calls go to `calls` with their stream ids.
+    /// Frames that are not requests are ignored (a client sends nothing else to a server);
+    /// oversized and undecodable ones are answered here.
+    pub fn read(&mut self, calls: &mut Vec<(u32, Call)>) {
+        self.more_to_read = false;
+        if self.closed {
+            return;
+        }
+        for _ in 0..READS_PER_RUN {
+            if self.pending() > OUTGOING_LIMIT {
+                // Resumed once the peer has read its answers (see `write`).
+                return;
+            }
+            match nix::unistd::read(&self.socket, self.decoder.spare()) {
+                Ok(0) => {
+                    self.closed = true;
+                    return;
+                }
+                Ok(count) => {
+                    self.decoder.filled(count);
+                    self.decode(calls);
+                }
+                Err(Errno::EINTR) => continue,
+                Err(Errno::EAGAIN) => return,
+                Err(_) => {
+                    self.closed = true;
+                    return;
+                }
+            }
+        }
+        self.more_to_read = true;
+    }
+
+    fn decode(&mut self, calls: &mut Vec<(u32, Call)>) {
+        let mut answers = Vec::new();
+        while let Some(item) = self.decoder.next_item() {
+            match item {
+                Item::Frame(frame) if frame.kind == FrameKind::Request => {
+                    match decode_call(frame.stream_id, frame.payload) {
+                        Ok(call) => calls.push((frame.stream_id, call)),
+                        Err(error) => encode_error(frame.stream_id, &error, &mut answers),
+                    }
+                }
+                Item::Frame(_) => {}
+                Item::Oversized {
+                    stream_id, length, ..
+                } => {
+                    let error = CallError::oversized(length as usize);
+                    encode_error(stream_id, &error, &mut answers);
+                }
+            }
+        }
+        self.queue(&answers);
+    }
+
+    /// Queues encoded answer frames and writes what the socket takes.
+    pub fn queue(&mut self, frames: &[u8]) {
+        if self.closed || frames.is_empty() {
+            return;
+        }
+        self.outgoing.extend_from_slice(frames);
+        self.write();
+    }
+
+    /// Bytes waiting to be written.
+    pub fn pending(&self) -> usize {
+        self.outgoing.len() - self.written
+    }
+
+    /// Writes what waits, until the socket would block. Returns whether reading may go on
+    /// (the backlog went under the limit).
+    pub fn write(&mut self) -> bool {
+        while self.written < self.outgoing.len() {
+            match nix::unistd::write(&self.socket, &self.outgoing[self.written..]) {
+                Ok(count) => self.written += count,
+                Err(Errno::EINTR) => continue,
+                Err(Errno::EAGAIN) => break,
+                Err(_) => {
+                    self.closed = true;
+                    break;
+                }
+            }
+        }
+        if self.written == self.outgoing.len() {
+            self.outgoing.clear();
+            // Give back the memory of a burst of large answers.
+            self.outgoing.shrink_to(4096);
+            self.written = 0;
+        }
+        self.pending() <= OUTGOING_LIMIT
+    }
+
+    /// Deregisters the socket and closes it.
+    pub fn close<R: Copy>(mut self, lp: &mut EventLoop<R>) {
+        if let Some(token) = self.token.take() {
+            lp.deregister(self.socket.as_fd(), token);
+        }
+    }
+}
