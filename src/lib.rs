@@ -21,6 +21,7 @@ pub mod event_loop;
 pub mod io;
 pub mod process;
 pub mod reaper;
+pub mod rfc3339;
 pub mod runtime;
 pub mod supervisor;
 pub mod v02;

@@ -191,7 +191,7 @@ fn check_call(stream_id: u32, payload: &[u8]) {
     assert!(
         matches!(
             error.code(),
-            Code::InvalidArgument | Code::Unimplemented | Code::Internal
+            Code::InvalidArgument | Code::Unimplemented
         ),
         "{error}"
     );

@@ -106,7 +106,9 @@ pub fn parse(argv: &[String]) -> Result<Args, UsageError> {
             continue;
         }
         if !VALUE_FLAGS.contains(&name) {
-            return Err(UsageError(format!("flag provided but not defined: -{name}")));
+            return Err(UsageError(format!(
+                "flag provided but not defined: -{name}"
+            )));
         }
         let value = match inline {
             Some(value) => value,

@@ -233,7 +233,8 @@ impl<R: Copy> Publisher<R> {
                     let Item::Frame(answer) = item else {
                         continue;
                     };
-                    if answer.kind != FrameKind::Response || Some(answer.stream_id) != link.in_flight
+                    if answer.kind != FrameKind::Response
+                        || Some(answer.stream_id) != link.in_flight
                     {
                         continue;
                     }
@@ -249,9 +250,9 @@ impl<R: Copy> Publisher<R> {
                             status.code,
                             status.message
                         )),
-                        Err(error) => {
-                            self.warnings.push(format!("undecodable answer to an event: {error}"))
-                        }
+                        Err(error) => self
+                            .warnings
+                            .push(format!("undecodable answer to an event: {error}")),
                     }
                 }
             }

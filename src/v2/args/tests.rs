@@ -44,10 +44,19 @@ fn delete_and_serve_lines_parse_with_either_dash_and_inline_values() {
 #[test]
 fn bad_lines_are_refused_with_go_flags_wording() {
     let error = |line: &str| parse(&words(line)).expect_err("refused").0;
-    assert_eq!(error("-namespace n -bogus x"), "flag provided but not defined: -bogus");
+    assert_eq!(
+        error("-namespace n -bogus x"),
+        "flag provided but not defined: -bogus"
+    );
     assert_eq!(error("-namespace"), "flag needs an argument: -namespace");
     assert_eq!(error("-namespace n reboot"), "unknown action \"reboot\"");
     assert_eq!(error("-id c start"), "shim namespace cannot be empty");
-    assert_eq!(error("-namespace n -debug=maybe"), "invalid boolean value \"maybe\" for -debug");
-    assert_eq!(parse(&words("-v")).expect("version").action, Action::Version);
+    assert_eq!(
+        error("-namespace n -debug=maybe"),
+        "invalid boolean value \"maybe\" for -debug"
+    );
+    assert_eq!(
+        parse(&words("-v")).expect("version").action,
+        Action::Version
+    );
 }

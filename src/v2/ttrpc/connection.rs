@@ -13,6 +13,7 @@ use nix::errno::Errno;
 use nix::sys::socket::{getsockopt, sockopt::PeerCredentials};
 
 use crate::event_loop::EventLoop;
+use crate::v2::proto::ttrpc::Code;
 use crate::v2::ttrpc::frame::{Decoder, FrameKind, Item};
 use crate::v2::ttrpc::request::{decode_call, encode_error, Call, CallError};
 
@@ -37,6 +38,8 @@ pub struct Connection {
     closed: bool,
     /// The read stopped at its budget: run it again before sleeping.
     pub more_to_read: bool,
+    /// The highest stream id a call used: each new call must use a higher one (ttrpc 1.2).
+    last_stream: u32,
 }
 
 /// Whether the peer runs as `uid`, as ttrpc's `UnixSocketRequireSameUser` demands.
@@ -55,7 +58,13 @@ impl Connection {
             written: 0,
             closed: false,
             more_to_read: false,
+            last_stream: 0,
         }
+    }
+
+    /// The loop's token, while registered.
+    pub fn token(&self) -> Option<Token> {
+        self.token
     }
 
     /// Whether the peer is gone.
@@ -101,6 +110,17 @@ impl Connection {
         while let Some(item) = self.decoder.next_item() {
             match item {
                 Item::Frame(frame) if frame.kind == FrameKind::Request => {
+                    if frame.stream_id % 2 == 1 && frame.stream_id <= self.last_stream {
+                        let error = CallError::new(
+                            Code::InvalidArgument,
+                            "StreamID cannot be re-used and must increment",
+                        );
+                        encode_error(frame.stream_id, &error, &mut answers);
+                        continue;
+                    }
+                    if frame.stream_id % 2 == 1 {
+                        self.last_stream = frame.stream_id;
+                    }
                     match decode_call(frame.stream_id, frame.payload) {
                         Ok(call) => calls.push((frame.stream_id, call)),
                         Err(error) => encode_error(frame.stream_id, &error, &mut answers),

@@ -11,7 +11,7 @@
 //! | the payload is not a `ttrpc.Request` | 3 InvalidArgument | `unmarshal request error: <why>` |
 //! | not one of [`TASK_SERVICE_V2`], [`TASK_SERVICE_V3`] | 12 Unimplemented | `service <name>` |
 //! | not one of the 17 task methods | 12 Unimplemented | `method <name>` |
-//! | the request does not decode as that method's message | 13 Internal | `ttrpc: error unmarshalling payload: <why>` |
+//! | the request does not decode as that method's message | 3 InvalidArgument | `ttrpc: error unmarshalling payload: <why>` |
 //!
 //! and the connection answers an oversized frame with [`CallError::oversized`] (8
 //! ResourceExhausted). `<why>` is prost's description, not Go's. A message is cut to
@@ -160,8 +160,10 @@ impl TaskRequest {
             variant: fn(M) -> TaskRequest,
         ) -> Result<TaskRequest, CallError> {
             M::decode(payload).map(variant).map_err(|error| {
+                // ttrpc-go answers 13 Internal here; the fault is the caller's argument, which
+                // is what 3 says, and containerd treats both as a failed call.
                 CallError::new(
-                    Code::Internal,
+                    Code::InvalidArgument,
                     format!("ttrpc: error unmarshalling payload: {error}"),
                 )
             })

@@ -247,14 +247,14 @@ fn an_unknown_method_is_unimplemented_before_its_payload_is_read() {
 }
 
 #[test]
-fn a_request_that_does_not_decode_as_its_method_is_an_internal_error() {
+fn a_request_that_does_not_decode_as_its_method_is_an_invalid_argument() {
     // Field 1 (id) with wire type varint, where the message declares a string.
     let wrong_type = Request {
         payload: vec![0x08, 0x01],
         ..Request::new(TASK_SERVICE_V2, "State", &Empty {})
     };
     let (code, message) = error(decode_call(1, &wrong_type.encode_to_vec()));
-    assert_eq!(code, Code::Internal);
+    assert_eq!(code, Code::InvalidArgument);
     assert!(
         message.starts_with("ttrpc: error unmarshalling payload: "),
         "{message}"

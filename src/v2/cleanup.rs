@@ -1,0 +1,77 @@
+//! `delete`: what containerd runs after a task is gone, and when its shim died, to clean up
+//! with the shim's binary alone: `runc delete --force` with the settings the serving shim kept
+//! in the bundle, the rootfs unmounted, and a DeleteResponse on stdout (the pid of the init, if
+//! its pid file is still there, and 137, as for a process SIGKILLed with its shim).
+//!
+//! It runs after every normal task delete too, when nothing is left: then runc says so, which
+//! is no error. Warnings go to stderr, which containerd logs.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::SystemTime;
+
+use prost::Message;
+
+use crate::io::input::read_limited;
+use crate::runtime::pid_file;
+use crate::v2::args::Args;
+use crate::v2::bundle;
+use crate::v2::proto::google::Timestamp;
+use crate::v2::proto::task::DeleteResponse;
+use crate::v2::rootfs;
+use crate::v2::runc::{CommandLines, Settings, INIT_PID_FILE};
+
+/// The status reported for a task whose shim is gone.
+const KILLED: u32 = 128 + 9;
+
+/// Cleans up the task of `args` in its bundle (`-bundle`, else `cwd`); returns the encoded
+/// DeleteResponse, and the warnings to print.
+pub fn delete(args: &Args, cwd: &Path) -> (Vec<u8>, Vec<String>) {
+    let bundle = args.bundle.as_deref().map(Path::new).unwrap_or(cwd);
+    let mut warnings = Vec::new();
+    let settings =
+        bundle::load_settings(bundle).unwrap_or_else(|| Settings::new(None, &args.namespace));
+    match settings.runtime() {
+        Ok(runtime) => {
+            let lines = CommandLines {
+                settings: &settings,
+                id: &args.id,
+                bundle,
+            };
+            let command = lines.delete(true);
+            let ran = Command::new(&runtime.program)
+                .args(&command.args)
+                .current_dir(bundle)
+                .stdin(Stdio::null())
+                .output();
+            match ran {
+                Ok(output) if output.status.success() => {}
+                Ok(output) => {
+                    let said = String::from_utf8_lossy(&output.stderr);
+                    // Nothing left to delete is the normal case after a task delete.
+                    if !said.contains("does not exist") {
+                        warnings.push(format!(
+                            "{} delete --force {}: {}",
+                            runtime.name,
+                            args.id,
+                            said.trim()
+                        ));
+                    }
+                }
+                Err(e) => warnings.push(format!("run {}: {e}", runtime.program.display())),
+            }
+        }
+        Err(e) => warnings.push(e.to_string()),
+    }
+    rootfs::unmount_all(&bundle.join(rootfs::ROOTFS));
+    let pid = read_limited(&bundle.join(INIT_PID_FILE))
+        .ok()
+        .and_then(|bytes| pid_file::parse(&bytes).ok())
+        .map_or(0, |pid| pid as u32);
+    let response = DeleteResponse {
+        pid,
+        exit_status: KILLED,
+        exited_at: Some(Timestamp::from(SystemTime::now())),
+    };
+    (response.encode_to_vec(), warnings)
+}

@@ -1,0 +1,176 @@
+//! A v2 process's stdio as containerd names it: FIFO paths (empty when not attached), or, for
+//! stdout, a log URI that sends both outputs elsewhere:
+//!
+//! * `file:///path`: appended to that file (its directories made if missing);
+//! * `binary:///path/to/logger?key=value`: to a logger the shim starts, with `path key value ...`
+//!   as its arguments, `CONTAINER_ID` and `CONTAINER_NAMESPACE` in its environment, and the read
+//!   ends of the stdout and stderr pipes as its fds 3 and 4, a "ready" pipe as fd 5.
+//!
+//! The Go shim waits until the logger writes to fd 5 before it starts the container. This one
+//! does not wait (nothing may block the loop): what the container writes meanwhile waits in the
+//! pipes, which the logger reads when it is ready.
+
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use nix::fcntl::OFlag;
+use nix::sys::signal::{sigprocmask, SigSet, SigmaskHow};
+
+use crate::error::{Error, Result};
+use crate::process::stdio::OutputTarget;
+
+/// Where a process's outputs go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outputs {
+    /// Stdout and stderr FIFOs (empty for one not attached).
+    Fifos {
+        /// The stdout FIFO.
+        stdout: String,
+        /// The stderr FIFO.
+        stderr: String,
+    },
+    /// Both into one file.
+    File(PathBuf),
+    /// Both to a logger.
+    Logger {
+        /// The logger binary.
+        path: PathBuf,
+        /// Its arguments after the path.
+        args: Vec<String>,
+    },
+}
+
+/// What containerd's stdout and stderr strings mean.
+pub fn parse_outputs(stdout: &str, stderr: &str) -> std::result::Result<Outputs, String> {
+    let Some((scheme, rest)) = stdout.split_once("://") else {
+        return Ok(Outputs::Fifos {
+            stdout: stdout.into(),
+            stderr: stderr.into(),
+        });
+    };
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let path = percent_decode(path).ok_or_else(|| format!("bad escape in {stdout:?}"))?;
+    match scheme {
+        "fifo" => Ok(Outputs::Fifos {
+            stdout: path,
+            stderr: stderr.into(),
+        }),
+        "file" => Ok(Outputs::File(PathBuf::from(path))),
+        "binary" => {
+            let mut args = Vec::new();
+            for pair in query.split('&').filter(|p| !p.is_empty()) {
+                let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+                let decode = |s: &str| {
+                    percent_decode(&s.replace('+', " "))
+                        .ok_or_else(|| format!("bad escape in {stdout:?}"))
+                };
+                args.push(decode(key)?);
+                if !value.is_empty() {
+                    args.push(decode(value)?);
+                }
+            }
+            Ok(Outputs::Logger {
+                path: PathBuf::from(path),
+                args,
+            })
+        }
+        other => Err(format!("unknown STDIO scheme {other}")),
+    }
+}
+
+/// `%XX` escapes decoded; `None` for a malformed escape or a result that is not UTF-8.
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// The output targets for the core, starting the logger if there is one.
+pub fn open_outputs<'a>(
+    outputs: &'a Outputs,
+    id: &str,
+    namespace: &str,
+) -> Result<(OutputTarget<'a>, OutputTarget<'a>)> {
+    Ok(match outputs {
+        Outputs::Fifos { stdout, stderr } => {
+            (OutputTarget::Fifo(stdout), OutputTarget::Fifo(stderr))
+        }
+        Outputs::File(path) => (OutputTarget::File(path), OutputTarget::File(path)),
+        Outputs::Logger { path, args } => {
+            let (stdout, stderr) = spawn_logger(path, args, id, namespace)?;
+            (OutputTarget::Pipe(stdout), OutputTarget::Pipe(stderr))
+        }
+    })
+}
+
+/// Starts a logger and returns the write ends of its stdout and stderr pipes.
+fn spawn_logger(
+    path: &PathBuf,
+    args: &[String],
+    id: &str,
+    namespace: &str,
+) -> Result<(OwnedFd, OwnedFd)> {
+    let pipe = || nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::os("pipe2", e));
+    let (out_read, out_write) = pipe()?;
+    let (err_read, err_write) = pipe()?;
+    let (_ready_read, ready_write) = pipe()?;
+    let passed: [RawFd; 3] = [
+        out_read.as_raw_fd(),
+        err_read.as_raw_fd(),
+        ready_write.as_raw_fd(),
+    ];
+    let unblocked = SigSet::empty();
+    let mut command = Command::new(path);
+    command
+        .args(args)
+        .env("CONTAINER_ID", id)
+        .env("CONTAINER_NAMESPACE", namespace)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    // SAFETY: the closure runs in the forked child before exec and makes only raw,
+    // async-signal-safe syscalls (rt_sigprocmask, fcntl, dup2, close) on descriptors it owns
+    // there; it allocates nothing.
+    unsafe {
+        command.pre_exec(move || {
+            sigprocmask(SigmaskHow::SIG_SETMASK, Some(&unblocked), None)?;
+            // Move each above 5 first, so that placing one at 3..5 cannot clobber another.
+            let mut high = [0; 3];
+            for (slot, fd) in high.iter_mut().zip(passed) {
+                *slot = nix::libc::fcntl(fd, nix::libc::F_DUPFD_CLOEXEC, 10);
+                if *slot < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            for (target, fd) in (3..).zip(high) {
+                if nix::libc::dup2(fd, target) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                nix::libc::close(fd);
+            }
+            Ok(())
+        });
+    }
+    command
+        .spawn()
+        .map_err(|e| Error::os(format!("start logger {}", path.display()), e))?;
+    // The logger holds the read ends and the ready pipe now; dropping the shim's copies here
+    // leaves the logger the only reader, so it sees EOF once the container's side closes.
+    Ok((out_write, err_write))
+}
+
+#[cfg(test)]
+mod tests;
