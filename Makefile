@@ -1,4 +1,5 @@
-# tinyshim: a single-threaded drop-in containerd-shim for containerd v0.2.x.
+# tinyshim: container shims on one thread: containerd-shim-tinyshim-v2 for containerd 1.6 and
+# later, and a drop-in containerd-shim for containerd v0.2.x.
 
 PREFIX ?= /usr/local
 CARGO ?= cargo
@@ -8,22 +9,29 @@ DEMO_BUNDLE := target/demo/bundle
 # starts in half the time and costs a third of the memory of the glibc build (BENCHMARKS.md).
 MUSL_TARGET := $(shell uname -m)-unknown-linux-musl
 STATIC_SHIM := target/$(MUSL_TARGET)/release/containerd-shim
+STATIC_SHIM_V2 := target/$(MUSL_TARGET)/release/containerd-shim-tinyshim-v2
 TINY_SHIM := target/tiny/$(MUSL_TARGET)/release/containerd-shim
-# The shim `build` produced: the static one if it exists, else the glibc one. Expanded when a
-# recipe runs, after its prerequisites.
+# The shims `build` produced: the static ones if they exist, else the glibc ones. Expanded when
+# a recipe runs, after its prerequisites.
 SHIM = $(shell if [ -x $(STATIC_SHIM) ]; then echo $(STATIC_SHIM); else echo $(RELEASE)/containerd-shim; fi)
+SHIM_V2 = $(shell if [ -x $(STATIC_SHIM_V2) ]; then echo $(STATIC_SHIM_V2); else echo $(RELEASE)/containerd-shim-tinyshim-v2; fi)
+# Where the opt-in installs go: off PATH, so that nothing they hold shadows a host's binaries.
+LIBDIR ?= $(PREFIX)/lib/tinyshim
 # The integration tests mostly wait on containers, not on the CPU.
 TEST_THREADS ?= 4
 
-.PHONY: all build build-tiny test lint deps demo install fuzz bench clean
+.PHONY: all build build-tiny test lint deps demo install install-as-runc-v2 install-v0.2 fuzz \
+	bench bench-peers clean
 
 all: build
 
 # Debian packages the demo and the tests need, installed only when missing (needs root): runc and
-# busybox-static for every container, crun for the second-runtime test, criu for checkpoint/restore.
+# busybox-static for every container, containerd (with ctr and its Go shim) for the v2 shim,
+# crun for the second-runtime test, criu for checkpoint/restore.
 deps:
 	@missing=""; \
 	command -v runc >/dev/null 2>&1 || missing="$$missing runc"; \
+	command -v containerd >/dev/null 2>&1 || missing="$$missing containerd"; \
 	/bin/busybox --list >/dev/null 2>&1 || missing="$$missing busybox-static"; \
 	command -v crun >/dev/null 2>&1 || missing="$$missing crun"; \
 	command -v criu >/dev/null 2>&1 || missing="$$missing criu"; \
@@ -36,12 +44,13 @@ build:
 	$(CARGO) build --release --locked
 	@if rustup target list --installed 2>/dev/null | grep -qx $(MUSL_TARGET) \
 	    || rustup target add $(MUSL_TARGET) >/dev/null 2>&1; then \
-	  $(CARGO) build --release --locked --target $(MUSL_TARGET) --bin containerd-shim; \
+	  $(CARGO) build --release --locked --target $(MUSL_TARGET) \
+	    --bin containerd-shim --bin containerd-shim-tinyshim-v2; \
 	else \
-	  rm -f $(STATIC_SHIM); \
-	  echo "note: no $(MUSL_TARGET) target from rustup: the shim stays linked against glibc"; \
+	  rm -f $(STATIC_SHIM) $(STATIC_SHIM_V2); \
+	  echo "note: no $(MUSL_TARGET) target from rustup: the shims stay linked against glibc"; \
 	fi
-	@echo "shim: $(SHIM)"
+	@echo "shims: $(SHIM_V2) $(SHIM)"
 
 # Optional, nightly only: std rebuilt with panics that abort at once, which drops std's
 # backtrace printer (about 200 KiB of code) and brings one shim's Pss under 300 kB.
@@ -50,6 +59,7 @@ build-tiny:
 	rustup target add $(MUSL_TARGET) --toolchain nightly
 	RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort" CARGO_TARGET_DIR=target/tiny \
 	  $(CARGO) +nightly build --release --locked --target $(MUSL_TARGET) --bin containerd-shim \
+	    --bin containerd-shim-tinyshim-v2 \
 	  -Z build-std=std,panic_abort
 	@echo "shim: $(TINY_SHIM) (install it with: make install SHIM=$(TINY_SHIM))"
 
@@ -73,7 +83,10 @@ test: deps lint
 	fi
 	@exit $$(cat target/test.status)
 
+# Both frontends: a container under a private containerd 1.6 through the v2 shim, then one through
+# the v0.2 shim as containerd v0.2.x would run it.
 demo: deps build
+	$(RELEASE)/containerd-demo --shim $(SHIM_V2)
 	$(RELEASE)/shim-driver make-bundle $(DEMO_BUNDLE)
 	$(RELEASE)/shim-driver --shim $(SHIM) --timing $(DEMO_BUNDLE) -- sh -c \
 	  'echo "hello from busybox on host $$(hostname), pid $$$$ in its own namespace, via tinyshim"; \
@@ -90,9 +103,21 @@ bench: deps build
 	TINYSHIM_SHIM=$(abspath $(SHIM)) $(CARGO) bench --locked --bench shim -- \
 	  --chart target/bench-chart.svg $(BENCH_ARGS)
 
+# The v2 shim, under the name containerd resolves the runtime io.containerd.tinyshim.v2 to.
 install: build
-	install -D -m 0755 $(SHIM) $(DESTDIR)$(PREFIX)/bin/containerd-shim
-	ln -sf containerd-shim $(DESTDIR)$(PREFIX)/bin/docker-containerd-shim
+	install -D -m 0755 $(SHIM_V2) $(DESTDIR)$(PREFIX)/bin/containerd-shim-tinyshim-v2
+
+# The v2 shim named containerd-shim-runc-v2, in a directory of its own for the front of
+# containerd's PATH (the only way Docker 20.10 can use another shim): see the README.
+install-as-runc-v2: build
+	install -D -m 0755 $(SHIM_V2) $(DESTDIR)$(LIBDIR)/runc-v2/containerd-shim-runc-v2
+
+# The v0.2 shim, off PATH: Debian's containerd 1.6 ships its own /usr/bin/containerd-shim (the
+# v1 runtime's shim, another protocol), which a containerd-shim earlier on PATH would shadow.
+# containerd v0.2.x takes it with --shim $(LIBDIR)/v0.2/containerd-shim.
+install-v0.2: build
+	install -D -m 0755 $(SHIM) $(DESTDIR)$(LIBDIR)/v0.2/containerd-shim
+	ln -sf containerd-shim $(DESTDIR)$(LIBDIR)/v0.2/docker-containerd-shim
 
 # Every cargo-fuzz target for FUZZ_SECONDS each (nightly toolchain; installs cargo-fuzz when
 # missing); prints executions and coverage. See fuzz/README.md.

@@ -118,6 +118,15 @@ impl Options {
         }
     }
 
+    /// tinyshim's v2 shim by its runtime name, found on the daemon's PATH through
+    /// [`Options::shim_dir`], which the caller sets.
+    pub fn tinyshim_named() -> Options {
+        Options {
+            runtime: TINYSHIM_RUNTIME.into(),
+            ..Options::go_shim()
+        }
+    }
+
     /// With an environment variable for the daemon and its shims.
     pub fn env(mut self, name: &str, value: &str) -> Options {
         self.env.push((name.into(), value.into()));
