@@ -1,5 +1,5 @@
 //! The second half of the task service: what happens when the core reports a process launched,
-//! started, failed or finished, or a runtime call returned, and Delete, which ends in one.
+//! started, failed or finished, or a runtime call returned.
 //!
 //! Events go out in the order things happened, which the phase machine guarantees for each
 //! process (an exit is final only after its start was answered): TaskCreate when `create`
@@ -8,30 +8,28 @@
 
 use std::time::SystemTime;
 
-use crate::process::phase::Phase;
 use crate::process::{Failure, ProcessKey};
 use crate::runtime::call::Finished;
-use crate::v2::container::{self, Container};
-use crate::v2::daemon::{refuse, Reply, Shim};
+use crate::v2::container;
+use crate::v2::daemon::{refuse, Shim};
+use crate::v2::lifecycle::exec_spec_file;
 use crate::v2::proto::events::{
-    TaskCreate, TaskDelete, TaskExecStarted, TaskExit, TaskIo, TaskPaused, TaskResumed, TaskStart,
+    TaskCreate, TaskExecStarted, TaskExit, TaskIo, TaskPaused, TaskResumed, TaskStart,
 };
 use crate::v2::proto::google::Any;
 use crate::v2::proto::runc::ProcessDetails;
 use crate::v2::proto::task::*;
 use crate::v2::proto::ttrpc::Code;
 use crate::v2::proto::types::ProcessInfo;
-use crate::v2::rootfs;
-use crate::v2::runc::{self, CommandLines};
-use crate::v2::service::{exec_spec_file, timestamp, Pending};
-use crate::v2::ttrpc::request::CallError;
+use crate::v2::runc;
+use crate::v2::service::{timestamp, Pending};
 
 impl Shim {
-    fn owner(&self, key: ProcessKey) -> Option<(String, Option<String>)> {
+    pub(super) fn owner(&self, key: ProcessKey) -> Option<(String, Option<String>)> {
         self.owners.get(&key).cloned()
     }
 
-    fn pid(&self, key: ProcessKey) -> u32 {
+    pub(super) fn pid(&self, key: ProcessKey) -> u32 {
         self.sup
             .process(key)
             .and_then(|p| p.phase.pid())
@@ -173,7 +171,7 @@ impl Shim {
     }
 
     /// Answers every Wait of a process; returns the status and time it answered with.
-    fn answer_waiters(&mut self, key: ProcessKey) -> (u32, SystemTime) {
+    pub(super) fn answer_waiters(&mut self, key: ProcessKey) -> (u32, SystemTime) {
         let Some(process) = self.sup.process_mut(key) else {
             return (255, SystemTime::now());
         };
@@ -192,90 +190,6 @@ impl Shim {
             }
         }
         (exit_status, exited_at)
-    }
-
-    pub(super) fn delete(&mut self, reply: Reply, r: &DeleteRequest) -> Result<(), CallError> {
-        let container = self.container(&r.id)?;
-        if r.exec_id.is_empty() {
-            let phase = self.sup.process(container.init).map(|p| p.phase);
-            if matches!(
-                phase,
-                Some(Phase::Running { .. } | Phase::Starting { .. } | Phase::Launching)
-            ) {
-                return Err(refuse(
-                    Code::FailedPrecondition,
-                    "cannot delete a running process",
-                ));
-            }
-            if container.deleting {
-                return Err(refuse(
-                    Code::FailedPrecondition,
-                    format!("container {} is being deleted", r.id),
-                ));
-            }
-            let lines = CommandLines {
-                settings: &container.settings,
-                id: &r.id,
-                bundle: &container.bundle,
-            };
-            let command = lines.delete(true);
-            let (runtime, bundle) = (container.runtime.clone(), container.bundle.clone());
-            let tag = self.tag();
-            self.sup
-                .spawn_call(&runtime, &command, Some(&bundle), true, tag)
-                .map_err(|e| refuse(Code::Unknown, e.to_string()))?;
-            if let Some(container) = self.containers.get_mut(&r.id) {
-                container.deleting = true;
-            }
-            self.calls
-                .insert(tag, (reply, Pending::Delete { id: r.id.clone() }));
-            return Ok(());
-        }
-        let exec = container.execs.get(&r.exec_id).ok_or_else(|| {
-            refuse(
-                Code::NotFound,
-                format!("process {} does not exist", r.exec_id),
-            )
-        })?;
-        let key = exec.process;
-        let phase = key.and_then(|k| self.sup.process(k)).map(|p| p.phase);
-        if matches!(phase, Some(Phase::Running { .. } | Phase::Launching)) {
-            return Err(refuse(
-                Code::FailedPrecondition,
-                "cannot delete a running process",
-            ));
-        }
-        let bundle = container.bundle.clone();
-        let answer = self.delete_response(key);
-        if let Some(key) = key {
-            if matches!(phase, Some(Phase::Exiting { .. })) {
-                // The drain is cut short: whoever waits hears of the exit now.
-                self.finished(key);
-            }
-            self.sup.remove(key);
-            self.owners.remove(&key);
-        }
-        if let Some(container) = self.containers.get_mut(&r.id) {
-            container.execs.remove(&r.exec_id);
-        }
-        let _ = std::fs::remove_file(bundle.join(format!("{}.pid", r.exec_id)));
-        self.answer(reply, Ok(answer));
-        Ok(())
-    }
-
-    fn delete_response(&self, key: Option<ProcessKey>) -> DeleteResponse {
-        let process = key.and_then(|k| self.sup.process(k));
-        let phase = process.map(|p| p.phase);
-        DeleteResponse {
-            pid: phase
-                .and_then(|p| p.pid())
-                .map_or(0, |pid| pid.as_raw() as u32),
-            exit_status: container::exit_status(phase),
-            exited_at: timestamp(container::exited_at(
-                phase,
-                process.and_then(|p| p.exited_at),
-            )),
-        }
     }
 
     pub(super) fn call_finished(&mut self, call: Finished<u64>) {
@@ -350,66 +264,6 @@ impl Shim {
                 self.deleted(reply, &id);
             }
             Pending::Cleanup => {}
-        }
-    }
-
-    /// `runc delete` returned: the container goes, with its rootfs, processes and stdio.
-    fn deleted(&mut self, reply: Reply, id: &str) {
-        let Some(container) = self.containers.remove(id) else {
-            return;
-        };
-        let init = container.init;
-        if matches!(
-            self.sup.process(init).map(|p| p.phase),
-            Some(Phase::Exiting { .. })
-        ) {
-            self.finished(init);
-        }
-        let answer = self.delete_response(Some(init));
-        self.drop_container(container);
-        self.answer(reply, Ok(answer));
-        let event = TaskDelete {
-            container_id: id.to_string(),
-            pid: answer.pid,
-            exit_status: answer.exit_status,
-            exited_at: answer.exited_at,
-            id: id.to_string(),
-        };
-        self.publisher.publish(&event, &mut self.sup.lp);
-    }
-
-    /// Forgets a container: its processes and their stdio, its rootfs mounts.
-    fn drop_container(&mut self, container: Container) {
-        for key in std::iter::once(container.init)
-            .chain(container.execs.values().filter_map(|e| e.process))
-        {
-            self.sup.remove(key);
-            self.owners.remove(&key);
-            self.launches.remove(&key);
-        }
-        if container.mounted {
-            rootfs::unmount_all(&container.bundle.join(rootfs::ROOTFS));
-        }
-    }
-
-    /// `runc delete --force`, answered to nobody.
-    fn force_delete(&mut self, container: &Container) {
-        let lines = CommandLines {
-            settings: &container.settings,
-            id: &container.id,
-            bundle: &container.bundle,
-        };
-        let tag = self.tag();
-        let spawned = self.sup.spawn_call(
-            &container.runtime,
-            &lines.delete(true),
-            Some(&container.bundle),
-            true,
-            tag,
-        );
-        if spawned.is_ok() {
-            // The reply is never sent: the call is parked only so that its return is absorbed.
-            self.calls.insert(tag, (Reply::nobody(), Pending::Cleanup));
         }
     }
 

@@ -41,8 +41,6 @@ pub struct Io {
 pub struct Exec {
     /// Its stdio.
     pub io: Io,
-    /// Its OCI process, as JSON.
-    pub spec: Vec<u8>,
     /// Its process in the core, once started.
     pub process: Option<ProcessKey>,
     /// Waiters that came before the start, by reply id.

@@ -4,8 +4,10 @@
 //! * invocation: [`args`], [`start`] (the socket, grouping, the serving shim), [`cleanup`] (the
 //!   `delete` subcommand), [`sha256`] (the socket's name);
 //! * the wire: [`ttrpc`] (frames, calls, connections) and [`proto`] (the messages);
-//! * serving: [`daemon`] (the loop's frontend: socket, connections, shutdown), [`service`] and
-//!   [`completion`] (the task service, in its two halves), [`events`] (publishing to containerd);
+//! * serving: [`daemon`] (the loop's frontend: socket, connections, shutdown), [`service`],
+//!   [`lifecycle`], [`completion`] and [`removal`] (the task service: the calls, the ones that
+//!   make processes, what answers parked calls, and Delete), [`events`] (publishing to
+//!   containerd);
 //! * the container: [`container`], [`bundle`] (`config.json` and kept settings), [`runc`]
 //!   (command lines), [`stdio`] (FIFOs and log URIs), [`rootfs`] (mounts), [`log`].
 
@@ -16,8 +18,10 @@ pub mod completion;
 pub mod container;
 pub mod daemon;
 pub mod events;
+pub mod lifecycle;
 pub mod log;
 pub mod proto;
+pub mod removal;
 pub mod rootfs;
 pub mod runc;
 pub mod service;

@@ -1,31 +1,25 @@
 //! The task service: each call of `containerd.task.v2.Task` (or v3), answered at once when it
-//! needs nothing else, or parked under the runtime call or the process event it waits for (see
-//! [`crate::v2::completion`] for the second half).
+//! needs nothing else, or parked under the runtime call or the process event it waits for.
+//! Create, Exec and Start are in [`crate::v2::lifecycle`]; what happens when a parked call's
+//! event comes, and Delete, in [`crate::v2::completion`].
 //!
 //! Errors carry the gRPC code containerd maps to its error kinds: NotFound for an unknown task,
 //! exec or an exited process; AlreadyExists for a second Create or Exec of an id;
 //! FailedPrecondition for a call the process's phase does not allow; InvalidArgument for input
 //! that cannot be used; Unknown for a runtime that failed, with its own words.
 
-use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use crate::error::Error;
 use crate::process::drain::DrainPolicy;
-use crate::process::phase::{Phase, Rules};
-use crate::process::stdio::StdioSetup;
-use crate::process::{Kind, LaunchPlan, ProcessKey, Waiter};
-use crate::v2::bundle;
-use crate::v2::container::{self, valid_id, Container, Exec, Io};
+use crate::process::phase::Phase;
+use crate::process::{ProcessKey, Waiter};
+use crate::v2::container::{self, Container};
 use crate::v2::daemon::{refuse, Reply, Shim};
-use crate::v2::proto::events::TaskExecAdded;
-use crate::v2::proto::google::{Any, Timestamp};
-use crate::v2::proto::runc::Options;
+use crate::v2::proto::google::Timestamp;
 use crate::v2::proto::task::*;
 use crate::v2::proto::ttrpc::Code;
-use crate::v2::rootfs;
-use crate::v2::runc::{CommandLines, Settings};
-use crate::v2::stdio::{open_outputs, parse_outputs};
+use crate::v2::runc::CommandLines;
 use crate::v2::ttrpc::request::{CallError, TaskRequest};
 
 /// The drain of a v2 process before Wait is answered and TaskExit published: every output to
@@ -63,7 +57,14 @@ pub enum Pending {
     Cleanup,
 }
 
-type Answer<T> = Result<T, CallError>;
+pub(super) type Answer<T> = Result<T, CallError>;
+
+/// Most exec processes one container may hold at once (added or running, not yet deleted).
+pub const MAX_EXECS: usize = 1024;
+
+/// Most calls parked at once (Waits, runtime calls, launches), over every connection: a peer
+/// that sends Wait after Wait cannot make the shim's memory grow without bound.
+pub const MAX_PARKED: usize = 16 * 1024;
 
 /// The code for a shim error: a missing file is NotFound, other failed syscalls Unknown,
 /// unusable input InvalidArgument, a missing runtime FailedPrecondition.
@@ -76,7 +77,7 @@ pub fn code_of(error: &Error) -> Code {
     }
 }
 
-fn shim_error(error: Error) -> CallError {
+pub(super) fn shim_error(error: Error) -> CallError {
     CallError::new(code_of(&error), error.to_string())
 }
 
@@ -84,7 +85,7 @@ fn not_created(id: &str) -> CallError {
     refuse(Code::NotFound, format!("container {id} not created"))
 }
 
-fn no_exec(exec_id: &str) -> CallError {
+pub(super) fn no_exec(exec_id: &str) -> CallError {
     refuse(Code::NotFound, format!("process {exec_id} does not exist"))
 }
 
@@ -96,6 +97,13 @@ pub fn timestamp(at: Option<SystemTime>) -> Option<Timestamp> {
 impl Shim {
     /// Serves one call.
     pub(super) fn serve(&mut self, reply: Reply, request: TaskRequest) {
+        if self.waits.len() + self.calls.len() + self.launches.len() >= MAX_PARKED {
+            let error = refuse(
+                Code::ResourceExhausted,
+                format!("{MAX_PARKED} calls in flight"),
+            );
+            return self.answer::<Empty>(reply, Err(error));
+        }
         let result: Answer<()> = match request {
             TaskRequest::State(r) => {
                 let answer = self.state(&r);
@@ -249,244 +257,6 @@ impl Shim {
         })
     }
 
-    fn create(&mut self, reply: Reply, r: CreateTaskRequest) -> Answer<()> {
-        if !valid_id(&r.id) {
-            return Err(refuse(
-                Code::InvalidArgument,
-                format!("invalid container id {:?}", r.id),
-            ));
-        }
-        if self.containers.contains_key(&r.id) {
-            return Err(refuse(
-                Code::AlreadyExists,
-                format!("container {} already exists", r.id),
-            ));
-        }
-        if !r.checkpoint.is_empty() {
-            return Err(refuse(
-                Code::Unimplemented,
-                "restoring a checkpoint is not implemented by tinyshim",
-            ));
-        }
-        let bundle = PathBuf::from(&r.bundle);
-        let config = bundle::load_config(&bundle).map_err(shim_error)?;
-        let options = match &r.options {
-            Some(any) if !any.type_url.is_empty() => Some(
-                any.unpack::<Options>()
-                    .map_err(|e| refuse(Code::InvalidArgument, format!("runtime options: {e}")))?,
-            ),
-            _ => None,
-        };
-        let settings = Settings::new(options.as_ref(), &self.namespace);
-        let runtime = settings.runtime().map_err(shim_error)?;
-        bundle::save_settings(&bundle, &settings).map_err(shim_error)?;
-        let io = Io {
-            stdin: r.stdin.clone(),
-            stdout: r.stdout.clone(),
-            stderr: r.stderr.clone(),
-            terminal: r.terminal,
-        };
-        rootfs::mount_all(&bundle, &r.rootfs).map_err(shim_error)?;
-        let mounted = !r.rootfs.is_empty();
-        let unmount = |error: CallError| {
-            if mounted {
-                rootfs::unmount_all(&bundle.join(rootfs::ROOTFS));
-            }
-            error
-        };
-        let rules = Rules {
-            start_after_launch: false,
-            kill_all_on_exit: !config.own_pid_namespace,
-        };
-        let key = self
-            .add_process(&r.id, Kind::Init, rules, &io, &settings)
-            .map_err(unmount)?;
-        let lines = CommandLines {
-            settings: &settings,
-            id: &r.id,
-            bundle: &bundle,
-        };
-        let plan = LaunchPlan {
-            runtime: runtime.clone(),
-            launch: lines.create(self.sup.console_arg(key)),
-            cwd: Some(bundle.clone()),
-            pid_file: lines.init_pid_file(),
-            start: Some(lines.start()),
-            kill_all: Some(lines.kill(nix::libc::SIGKILL as u32, true)),
-        };
-        if let Err(error) = self.sup.launch(key, plan) {
-            self.sup.remove(key);
-            return Err(unmount(shim_error(error)));
-        }
-        self.owners.insert(key, (r.id.clone(), None));
-        self.launches.insert(key, reply);
-        self.containers.insert(
-            r.id.clone(),
-            Container {
-                id: r.id.clone(),
-                bundle,
-                settings,
-                runtime,
-                init: key,
-                io,
-                execs: Default::default(),
-                paused: false,
-                mounted,
-                deleting: false,
-                rootfs: r.rootfs,
-            },
-        );
-        Ok(())
-    }
-
-    /// Opens a process's stdio in the core.
-    fn add_process(
-        &mut self,
-        id: &str,
-        kind: Kind,
-        rules: Rules,
-        io: &Io,
-        settings: &Settings,
-    ) -> Answer<ProcessKey> {
-        let outputs =
-            parse_outputs(&io.stdout, &io.stderr).map_err(|e| refuse(Code::InvalidArgument, e))?;
-        let (stdout, stderr) = open_outputs(&outputs, id, &self.namespace).map_err(shim_error)?;
-        let setup = StdioSetup {
-            stdin: &io.stdin,
-            stdout,
-            stderr,
-            terminal: io.terminal,
-            owner: settings.io_owner,
-        };
-        self.sup
-            .add_process(kind, rules, DRAIN, setup)
-            .map_err(shim_error)
-    }
-
-    fn exec(&mut self, reply: Reply, r: ExecProcessRequest) -> Answer<()> {
-        let container = self.container(&r.id)?;
-        if !valid_id(&r.exec_id) {
-            return Err(refuse(
-                Code::InvalidArgument,
-                format!("invalid exec id {:?}", r.exec_id),
-            ));
-        }
-        if container.execs.contains_key(&r.exec_id) {
-            return Err(refuse(
-                Code::AlreadyExists,
-                format!("id {} already exists", r.exec_id),
-            ));
-        }
-        let init = self.sup.process(container.init).map(|p| p.phase);
-        if matches!(
-            init,
-            Some(Phase::Exiting { .. } | Phase::Exited { .. } | Phase::Failed)
-        ) {
-            return Err(refuse(
-                Code::FailedPrecondition,
-                "cannot exec in a stopped state",
-            ));
-        }
-        let spec = r.spec.map(|Any { value, .. }| value).unwrap_or_default();
-        serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&spec)
-            .map_err(|e| refuse(Code::InvalidArgument, format!("exec process spec: {e}")))?;
-        let exec = Exec {
-            io: Io {
-                stdin: r.stdin,
-                stdout: r.stdout,
-                stderr: r.stderr,
-                terminal: r.terminal,
-            },
-            spec,
-            process: None,
-            early_waiters: Vec::new(),
-        };
-        if let Some(container) = self.containers.get_mut(&r.id) {
-            container.execs.insert(r.exec_id.clone(), exec);
-        }
-        let event = TaskExecAdded {
-            container_id: r.id,
-            exec_id: r.exec_id,
-        };
-        self.publisher.publish(&event, &mut self.sup.lp);
-        self.answer(reply, Ok(Empty {}));
-        Ok(())
-    }
-
-    fn start(&mut self, reply: Reply, r: &StartRequest) -> Answer<()> {
-        let container = self.container(&r.id)?;
-        if r.exec_id.is_empty() {
-            let init = container.init;
-            self.sup.start(init).map_err(|refused| {
-                refuse(
-                    Code::FailedPrecondition,
-                    format!("cannot start {}: the process is {:?}", r.id, refused.phase),
-                )
-            })?;
-            self.launches.insert(init, reply);
-            return Ok(());
-        }
-        let exec = container
-            .execs
-            .get(&r.exec_id)
-            .ok_or_else(|| no_exec(&r.exec_id))?;
-        if exec.process.is_some() {
-            return Err(refuse(
-                Code::FailedPrecondition,
-                format!("process {} was started already", r.exec_id),
-            ));
-        }
-        let (bundle, settings, runtime) = (
-            container.bundle.clone(),
-            container.settings.clone(),
-            container.runtime.clone(),
-        );
-        let io = exec.io.clone();
-        let spec_file = exec_spec_file(&bundle, &r.exec_id);
-        std::fs::write(&spec_file, &exec.spec)
-            .map_err(|e| shim_error(Error::os(format!("write {}", spec_file.display()), e)))?;
-        let rules = Rules {
-            start_after_launch: true,
-            kill_all_on_exit: false,
-        };
-        let key = self.add_process(&r.id, Kind::Exec, rules, &io, &settings)?;
-        let lines = CommandLines {
-            settings: &settings,
-            id: &r.id,
-            bundle: &bundle,
-        };
-        let pid_file = bundle.join(format!("{}.pid", r.exec_id));
-        let plan = LaunchPlan {
-            runtime,
-            launch: lines.exec(&spec_file, &pid_file, self.sup.console_arg(key)),
-            cwd: Some(bundle.clone()),
-            pid_file,
-            start: None,
-            kill_all: None,
-        };
-        if let Err(error) = self.sup.launch(key, plan) {
-            self.sup.remove(key);
-            let _ = std::fs::remove_file(&spec_file);
-            return Err(shim_error(error));
-        }
-        let early = self
-            .containers
-            .get_mut(&r.id)
-            .and_then(|c| c.execs.get_mut(&r.exec_id))
-            .map(|exec| {
-                exec.process = Some(key);
-                std::mem::take(&mut exec.early_waiters)
-            })
-            .unwrap_or_default();
-        if let Some(process) = self.sup.process_mut(key) {
-            process.waiters.extend(early.into_iter().map(Waiter));
-        }
-        self.owners
-            .insert(key, (r.id.clone(), Some(r.exec_id.clone())));
-        self.launches.insert(key, reply);
-        Ok(())
-    }
-
     fn wait(&mut self, reply: Reply, r: &WaitRequest) -> Answer<()> {
         let key = self.process_key(&r.id, &r.exec_id)?;
         let tag = self.tag();
@@ -617,9 +387,4 @@ fn name(r: &KillRequest) -> &str {
     } else {
         &r.exec_id
     }
-}
-
-/// Where an exec's OCI process goes for `runc exec --process`.
-pub fn exec_spec_file(bundle: &Path, exec_id: &str) -> PathBuf {
-    bundle.join(format!(".tinyshim-exec-{exec_id}.json"))
 }
