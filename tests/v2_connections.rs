@@ -1,0 +1,179 @@
+//! The v2 shim's socket as a server: who may connect, and what a peer that sends garbage
+//! costs. (What each call answers is in `v2_bad_input.rs`.)
+
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use tinyshim_testkit::containerd::{Containerd, Options};
+use tinyshim_testkit::harness::workspace_binary;
+use tinyshim_testkit::procfs::proc_status;
+use tinyshim_testkit::protobuf::MessageWriter;
+use tinyshim_testkit::ttrpc_client::{header, Client, TASK_SERVICE, TYPE_REQUEST};
+
+/// `nobody`.
+const OTHER_UID: &str = "65534";
+
+fn rss_kib(pid: i32) -> u64 {
+    proc_status(pid, "VmRSS")
+        .and_then(|v| v.trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS")
+}
+
+fn state_of(client: &mut Client, id: &str) -> i32 {
+    let payload = MessageWriter::new().string(1, id).finish();
+    client
+        .call(TASK_SERVICE, "State", &payload)
+        .expect("a State answer")
+        .code
+}
+
+/// A second name for the task's socket in a directory anyone may enter, on the same tmpfs:
+/// `/run/containerd` is root's alone, which would stop another user before the shim sees it.
+struct OpenDoor {
+    dir: PathBuf,
+    link: PathBuf,
+    socket: PathBuf,
+}
+
+impl OpenDoor {
+    fn new(socket: PathBuf) -> OpenDoor {
+        let dir = PathBuf::from(format!("/run/tinyshim-door-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let link = dir.join("shim.sock");
+        std::fs::hard_link(&socket, &link).expect("link the socket");
+        std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o666)).expect("chmod");
+        OpenDoor { dir, link, socket }
+    }
+
+    fn probe(&self, uid: &str, id: &str) -> String {
+        let output = Command::new(workspace_binary("ttrpc-probe"))
+            .arg(&self.link)
+            .args([uid, id])
+            .output()
+            .expect("run ttrpc-probe");
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8_lossy(&output.stdout).trim().to_string()
+    }
+}
+
+impl Drop for OpenDoor {
+    fn drop(&mut self) {
+        let _ = std::fs::set_permissions(&self.socket, std::fs::Permissions::from_mode(0o600));
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[test]
+fn a_peer_of_another_user_is_hung_up_on_and_the_owner_still_served() {
+    let containerd = Containerd::start(Options::tinyshim());
+    let ctr = containerd.ctr();
+    ctr.run("peer", &["sleep", "600"]).detached().ok();
+    let socket = containerd.task_socket("peer");
+    let mode = std::fs::metadata(&socket)
+        .expect("socket")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "the socket is its owner's alone");
+    let door = OpenDoor::new(socket);
+    assert_eq!(door.probe(OTHER_UID, "peer"), "closed");
+    assert_eq!(door.probe("0", "peer"), "code 0");
+    drop(door);
+    assert_eq!(ctr.task("peer").expect("the task").status, "RUNNING");
+}
+
+#[test]
+fn a_flood_of_garbage_leaves_the_shim_answering_with_flat_memory() {
+    let containerd = Containerd::start(Options::tinyshim());
+    let ctr = containerd.ctr();
+    ctr.run("flooded", &["sleep", "600"]).detached().ok();
+    let socket = containerd.task_socket("flooded");
+    let shim = containerd.shim_pid("flooded");
+    let before = rss_kib(shim);
+    // Noise nobody chose (xorshift), frames announcing every length up to 4 GiB, and 4 MiB frames
+    // that trickle in, on several connections at once, for three seconds.
+    let mut noise = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = || {
+        noise ^= noise << 13;
+        noise ^= noise >> 7;
+        noise ^= noise << 17;
+        noise
+    };
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let mut peak = before;
+    let mut sent = 0usize;
+    while Instant::now() < deadline {
+        let mut streams: Vec<UnixStream> = (0..4)
+            .map(|_| UnixStream::connect(&socket).expect("connect"))
+            .collect();
+        for stream in &mut streams {
+            stream
+                .set_write_timeout(Some(Duration::from_millis(200)))
+                .expect("timeout");
+            let mut chunk = header(
+                next() as u32 | 0x10_0000,
+                next() as u32 | 1,
+                TYPE_REQUEST,
+                0,
+            );
+            chunk.extend((0..64 * 1024).map(|_| next() as u8));
+            chunk.extend(header(4 << 20, 3, TYPE_REQUEST, 0));
+            chunk.extend(std::iter::repeat_n(0u8, 1 << 20));
+            // A peer that stops reading and writing is the shim's to bear: a timeout is fine.
+            if stream.write_all(&chunk).is_ok() {
+                sent += chunk.len();
+            }
+        }
+        peak = peak.max(rss_kib(shim));
+    }
+    assert!(sent > 8 << 20, "only {sent} bytes sent");
+    // One frame being decoded per connection at most (4 MiB), so the growth stays far under
+    // what the peers sent.
+    assert!(
+        peak < before + 24 * 1024,
+        "shim RSS went from {before} to {peak} KiB after {sent} bytes of garbage"
+    );
+    assert_eq!(proc_status(shim, "Threads").as_deref(), Some("1"));
+    let mut client = Client::connect(&socket).expect("a new connection");
+    assert_eq!(state_of(&mut client, "flooded"), 0, "still answering");
+}
+
+#[test]
+fn many_connections_with_calls_in_flight_are_all_answered_and_closing_them_stops_nothing() {
+    let containerd = Containerd::start(Options::tinyshim());
+    let ctr = containerd.ctr();
+    ctr.run("busy", &["sleep", "600"]).detached().ok();
+    let socket = containerd.task_socket("busy");
+    let mut clients: Vec<Client> = (0..50)
+        .map(|_| Client::connect(&socket).expect("connect"))
+        .collect();
+    let payload = MessageWriter::new().string(1, "busy").finish();
+    let mut streams = Vec::new();
+    for client in &mut clients {
+        let request = tinyshim_testkit::ttrpc_client::Request::new(TASK_SERVICE, "State", &payload);
+        let ids: Vec<u32> = (0..8)
+            .map(|_| client.send(&request).expect("send"))
+            .collect();
+        streams.push(ids);
+    }
+    for (client, ids) in clients.iter_mut().zip(&streams) {
+        for id in ids.iter().rev() {
+            assert_eq!(client.reply(*id).expect("an answer").code, 0);
+        }
+    }
+    // Half hang up with a Wait in flight; the shim serves the rest and the task goes on.
+    let wait = MessageWriter::new().string(1, "busy").finish();
+    for client in clients.iter_mut().take(25) {
+        let request = tinyshim_testkit::ttrpc_client::Request::new(TASK_SERVICE, "Wait", &wait);
+        client.send(&request).expect("send a Wait");
+    }
+    clients.drain(..25);
+    for client in &mut clients {
+        assert_eq!(state_of(client, "busy"), 0);
+    }
+    assert_eq!(ctr.task("busy").expect("the task").status, "RUNNING");
+}
