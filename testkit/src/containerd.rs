@@ -38,7 +38,7 @@ use std::os::unix::fs::FileTypeExt;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{kill, Signal};
@@ -50,6 +50,8 @@ use crate::harness::{self, Scratch};
 
 /// The Go runc shim's runtime name (`/usr/bin/containerd-shim-runc-v2`).
 pub const GO_RUNC_RUNTIME: &str = "io.containerd.runc.v2";
+/// The Go runc shim of Debian's containerd package, which containerd finds on its `PATH`.
+pub const GO_RUNC_BINARY: &str = "/usr/bin/containerd-shim-runc-v2";
 /// tinyshim's runtime name.
 pub const TINYSHIM_RUNTIME: &str = "io.containerd.tinyshim.v2";
 /// The binary containerd resolves [`TINYSHIM_RUNTIME`] to.
@@ -82,6 +84,67 @@ const DISABLED_PLUGINS: [&str; 7] = [
     "io.containerd.snapshotter.v1.zfs",
     "io.containerd.snapshotter.v1.overlayfs",
 ];
+
+/// The environment variable that chooses the v2 shim the tests drive: `go` for the Go runc
+/// shim, `tinyshim` or nothing for tinyshim's. [`ShimUnderTest::selected`] is the one place
+/// that reads it.
+pub const SHIM_SELECTOR_ENV: &str = "TINYSHIM_V2_SHIM";
+
+/// The v2 shim the tests drive. The tests of what containerd sees run against either, which
+/// proves them against the Go shim before tinyshim's exists; the tests of what only tinyshim
+/// promises call [`require_tinyshim`] first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShimUnderTest {
+    /// tinyshim's `containerd-shim-tinyshim-v2`, as cargo built it (the default).
+    Tinyshim,
+    /// The Go `containerd-shim-runc-v2` of the containerd package.
+    Go,
+}
+
+impl ShimUnderTest {
+    /// The shim [`SHIM_SELECTOR_ENV`] selects, read once per test process. Any other value
+    /// fails the test rather than fall back to a shim nobody asked for.
+    pub fn selected() -> ShimUnderTest {
+        static SELECTED: OnceLock<ShimUnderTest> = OnceLock::new();
+        *SELECTED.get_or_init(|| {
+            let value = std::env::var(SHIM_SELECTOR_ENV).unwrap_or_default();
+            match value.as_str() {
+                "" | "tinyshim" => ShimUnderTest::Tinyshim,
+                "go" => ShimUnderTest::Go,
+                other => panic!("{SHIM_SELECTOR_ENV}={other:?}: expected `go` or `tinyshim`"),
+            }
+        })
+    }
+
+    /// The daemon's options that make it run this shim for [`Ctr::run`] and [`Ctr::create`].
+    pub fn options(self) -> Options {
+        match self {
+            ShimUnderTest::Tinyshim => Options::tinyshim(),
+            ShimUnderTest::Go => Options::go_shim(),
+        }
+    }
+
+    /// The shim's executable.
+    pub fn binary(self) -> PathBuf {
+        match self {
+            ShimUnderTest::Tinyshim => harness::workspace_binary(TINYSHIM_BINARY),
+            ShimUnderTest::Go => PathBuf::from(GO_RUNC_BINARY),
+        }
+    }
+}
+
+/// Fails the test at once unless tinyshim is under test. For the tests of what only tinyshim
+/// promises (`promise`), which the Go shim does not keep: under the Go shim they could only
+/// fail for a known reason or, worse, pass without checking anything.
+pub fn require_tinyshim(promise: &str) {
+    if ShimUnderTest::selected() == ShimUnderTest::Go {
+        panic!(
+            "tinyshim-only test ({promise}): {SHIM_SELECTOR_ENV}=go selects the Go shim, which \
+             does not make this promise; run it with {SHIM_SELECTOR_ENV} unset, or leave it out \
+             with `-- --skip tinyshim_only`"
+        );
+    }
+}
 
 /// How to start the daemon.
 #[derive(Debug, Clone)]
@@ -125,6 +188,11 @@ impl Options {
             runtime: TINYSHIM_RUNTIME.into(),
             ..Options::go_shim()
         }
+    }
+
+    /// The shim [`ShimUnderTest::selected`] chooses.
+    pub fn under_test() -> Options {
+        ShimUnderTest::selected().options()
     }
 
     /// With an environment variable for the daemon and its shims.
@@ -363,6 +431,51 @@ impl Containerd {
                     socket.display()
                 )
             })
+    }
+
+    /// What this daemon's containers still hold on the host, one line each: shim processes,
+    /// shim sockets, containers in runc's state, bundles, mounts. Empty once every task is
+    /// deleted and its shim exited. runc's own namespace directory, which runc never removes,
+    /// counts only when it holds a container.
+    pub fn leftovers(&self) -> Vec<String> {
+        self.record_footprint();
+        let mut left: Vec<String> = self
+            .shim_pids()
+            .into_iter()
+            .map(|pid| format!("shim process {pid}: {:?}", cmdline(pid).unwrap_or_default()))
+            .collect();
+        let mut sockets = BTreeSet::new();
+        if let Ok(footprint) = self.footprint.lock() {
+            sockets.extend(footprint.sockets.iter().cloned());
+            let address = self.address().display().to_string();
+            for id in &footprint.ids {
+                sockets.extend(go_shim_socket(&address, &self.namespace, id));
+            }
+        }
+        left.extend(
+            sockets
+                .into_iter()
+                .filter(|socket| socket.symlink_metadata().is_ok())
+                .map(|socket| format!("shim socket {}", socket.display())),
+        );
+        for (what, dir) in [
+            ("runc container", self.runc_root()),
+            ("bundle", self.bundles_dir()),
+        ] {
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                left.push(format!("{what} {}", entry.path().display()));
+            }
+        }
+        left.extend(
+            mount_points()
+                .into_iter()
+                .filter(|mount| {
+                    mount.starts_with(&self.dir)
+                        || mount.to_string_lossy().contains(&self.namespace)
+                })
+                .map(|mount| format!("mount {}", mount.display())),
+        );
+        left
     }
 
     /// SIGTERM, then waits for the daemon to exit (SIGKILL after 10 s). Its shims keep running.
@@ -845,13 +958,20 @@ pub fn listening_unix_sockets(pid: i32) -> Vec<PathBuf> {
         .collect()
 }
 
-/// Mount points at or below `dir`, from `/proc/self/mountinfo`.
-fn mounts_under(dir: &Path) -> Vec<PathBuf> {
+/// Every mount point, from `/proc/self/mountinfo`.
+fn mount_points() -> Vec<PathBuf> {
     let table = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
     table
         .lines()
         .filter_map(|line| line.split(' ').nth(4))
         .map(|field| PathBuf::from(unescape_mountinfo(field)))
+        .collect()
+}
+
+/// Mount points at or below `dir`.
+fn mounts_under(dir: &Path) -> Vec<PathBuf> {
+    mount_points()
+        .into_iter()
         .filter(|mount| mount.starts_with(dir))
         .collect()
 }

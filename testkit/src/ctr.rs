@@ -30,7 +30,15 @@
 //!   (SIGTERM) does nothing to a `sleep` without a handler: kill with `-s SIGKILL`.
 //! * `ctr task delete` refuses a running task; `ctr task delete --force` kills it first.
 //!   `ctr run` exits with the container's exit status, and with 1 and a `ctr: ...` message on
-//!   stderr when ctr itself failed.
+//!   stderr when ctr itself failed. `ctr task delete` exits 0 whatever the status and names a
+//!   non-zero one only in a warning ([`Ctr::delete_task_status`]).
+//! * **`ctr run -d` reads the output FIFOs until it exits**, copying to its own stdout, and
+//!   drops what it read last (16 KiB once, measured): a test of what a detached container
+//!   writes must hold the output back until ctr is gone.
+//! * **`ctr task attach`** returns the task's exit status once it exited, and deletes the task
+//!   (the container stays).
+//! * **`--runc-root <dir>`** puts runc's state in `<dir>/<namespace>`, as the default root
+//!   does (the Go shim adds the namespace).
 
 use std::fmt;
 use std::io::{Read, Write};
@@ -167,6 +175,9 @@ struct StartProbe {
     id: String,
     exec_id: String,
     client: Option<Client>,
+    /// Where the socket is noted: an attached `run --rm` removes the bundle that names it
+    /// before any later ctr command could read it.
+    footprint: Arc<Mutex<Footprint>>,
 }
 
 impl StartProbe {
@@ -177,6 +188,9 @@ impl StartProbe {
             let Some(socket) = read_address(&self.bundle) else {
                 return false;
             };
+            if let Ok(mut footprint) = self.footprint.lock() {
+                footprint.sockets.insert(socket.clone());
+            }
             let Ok(mut client) = Client::connect(&socket) else {
                 return false;
             };
@@ -584,6 +598,23 @@ impl Ctr {
         self.output(&["tasks", "delete", id])
     }
 
+    /// `ctr task delete <id>`, failing the test unless it succeeds, and the exit status
+    /// containerd's Delete reported. ctr 1.6 exits 0 whatever the status and names a non-zero
+    /// one only in a warning on stderr: `task <id> exit with non-zero exit code <n>`.
+    pub fn delete_task_status(&self, id: &str) -> u32 {
+        let output = self.delete_task(id).ok();
+        let stderr = output.stderr_text();
+        let marker = "exit with non-zero exit code ";
+        match stderr.split_once(marker) {
+            None => 0,
+            Some((_, rest)) => rest
+                .split(|c: char| !c.is_ascii_digit())
+                .next()
+                .and_then(|digits| digits.parse().ok())
+                .unwrap_or_else(|| panic!("no exit status after {marker:?}: {output}")),
+        }
+    }
+
     /// `ctr task delete --exec-id <exec_id> <id>`.
     pub fn delete_exec(&self, id: &str, exec_id: &str) -> Output {
         self.output(&["tasks", "delete", "--exec-id", exec_id, id])
@@ -672,6 +703,18 @@ impl<'a> Launch<'a> {
         self.flag("--rm")
     }
 
+    /// `--mount` of the host directory `source` at `destination`, read-write: how a test
+    /// watches or steers a container without going through its stdio. `destination` belongs
+    /// under `/tmp` (the container's tmpfs), so that runc makes no mount point in the shared
+    /// rootfs.
+    pub fn bind(self, source: &Path, destination: &str) -> Launch<'a> {
+        let mount = format!(
+            "type=bind,src={},dst={destination},options=rbind:rw",
+            source.display()
+        );
+        self.flag("--mount").flag(&mount)
+    }
+
     /// What the attached process reads on stdin; without it, stdin is empty. Either way the
     /// process sees EOF once it runs.
     pub fn stdin(mut self, bytes: &[u8]) -> Launch<'a> {
@@ -747,6 +790,7 @@ impl<'a> Launch<'a> {
             id,
             exec_id,
             client: None,
+            footprint: Arc::clone(&ctr.footprint),
         };
         let args = self.args(Mode::Attached);
         let stdin = Stdin::Feed {

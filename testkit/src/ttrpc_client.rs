@@ -220,6 +220,9 @@ impl Client {
 
     /// A client on a connected stream (one end of a socket pair, in the client's own tests).
     pub fn from_stream(stream: UnixStream) -> Client {
+        // A server that stops reading must fail the send, not hang the test; on a connected
+        // unix stream this cannot fail.
+        let _ = stream.set_write_timeout(Some(DEFAULT_TIMEOUT));
         Client {
             stream,
             next_stream_id: 1,
@@ -230,9 +233,13 @@ impl Client {
         }
     }
 
-    /// Sets how long [`Client::call`], [`Client::reply`] and [`Client::next_frame`] wait.
+    /// Sets how long [`Client::call`], [`Client::reply`] and [`Client::next_frame`] wait, and
+    /// how long a send may block on a server that does not read.
     pub fn set_timeout(&mut self, timeout: Duration) {
         self.timeout = timeout;
+        let _ = self
+            .stream
+            .set_write_timeout(Some(timeout).filter(|t| !t.is_zero()));
     }
 
     /// Sends `method` of `service` with `payload` and waits for its reply.

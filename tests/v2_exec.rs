@@ -1,0 +1,85 @@
+//! `ctr task exec` through the v2 shim under test (`TINYSHIM_V2_SHIM`): an exec's pipes, its
+//! terminal, bulk output, and its exit code beside an init that keeps running.
+
+use std::time::Duration;
+
+use tinyshim_testkit::containerd::{Containerd, Options};
+use tinyshim_testkit::ctr::Ctr;
+use tinyshim_testkit::harness::{assert_same_bytes, seq_text, LONG};
+use tinyshim_testkit::procfs::alive;
+
+/// Starts a daemon and a detached container `c1` that sleeps until it is killed.
+fn daemon_with_sleeper() -> (Containerd, Ctr) {
+    let containerd = Containerd::start(Options::under_test());
+    let ctr = containerd.ctr();
+    ctr.run("c1", &["sleep", "1000"]).detached().ok();
+    ctr.wait_for_status("c1", "RUNNING", LONG);
+    (containerd, ctr)
+}
+
+#[test]
+fn an_exec_without_a_terminal_gets_its_stdin_and_keeps_stdout_and_stderr_apart() {
+    let (_containerd, ctr) = daemon_with_sleeper();
+    let output = ctr
+        .exec("c1", "e1", &["sh", "-c", "cat; echo to-stderr >&2"])
+        .stdin(b"typed in\n")
+        .attached();
+    assert_eq!(output.code(), Some(0), "{output}");
+    assert_eq!(output.stdout_text(), "typed in\n", "{output}");
+    assert_eq!(output.stderr_text(), "to-stderr\n", "{output}");
+}
+
+#[test]
+fn an_exec_on_a_terminal_sees_the_size_of_ctrs_terminal() {
+    let (_containerd, ctr) = daemon_with_sleeper();
+    // The terminal is 0 x 0 until ctr's first ResizePty, which follows Start.
+    let script = "while s=$(stty size 2>/dev/null); [ -z \"$s\" ] || [ \"$s\" = '0 0' ]; \
+                  do sleep 0.01; done; echo \"size=$s\"; tty";
+    let terminal = ctr
+        .exec("c1", "e1", &["sh", "-c", script])
+        .terminal(33, 101);
+    let finished = terminal.finish(LONG);
+    assert!(
+        finished.status.success(),
+        "{:?}: {}",
+        finished.status,
+        finished.text()
+    );
+    // The container's terminal turns each newline into CR LF.
+    assert_eq!(finished.text(), "size=33 101\r\n/dev/pts/0\r\n");
+}
+
+#[test]
+fn an_exec_with_large_output_delivers_all_of_it() {
+    let (_containerd, ctr) = daemon_with_sleeper();
+    let lines = 400_000;
+    let output = ctr
+        .exec("c1", "e1", &["seq", "1", &lines.to_string()])
+        .attached();
+    assert_eq!(output.code(), Some(0), "{output}");
+    assert_same_bytes(&output.stdout, &seq_text(lines));
+}
+
+#[test]
+fn an_exec_returns_its_exit_code_while_the_init_keeps_running() {
+    let (_containerd, ctr) = daemon_with_sleeper();
+    let init = ctr.task("c1").expect("c1 is listed");
+    for (exec_id, code) in [("e1", 42), ("e2", 0), ("e3", 3)] {
+        let output = ctr
+            .exec("c1", exec_id, &["sh", "-c", &format!("exit {code}")])
+            .attached();
+        assert_eq!(output.code(), Some(code), "{output}");
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(
+        ctr.task("c1"),
+        Some(init.clone()),
+        "the init after the execs"
+    );
+    assert!(alive(init.pid as i32), "the init died with an exec");
+    assert_eq!(
+        ctr.pids("c1"),
+        [init.pid],
+        "the execs are gone from ctr task ps"
+    );
+}

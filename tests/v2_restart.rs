@@ -1,0 +1,179 @@
+//! The v2 shim under test (`TINYSHIM_V2_SHIM`) across a daemon that dies: a SIGKILLed
+//! containerd started again on the same root and state finds its tasks, hears of an exit
+//! that happened while it was away, and cleans up after a shim that was SIGKILLed itself.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use tinyshim_testkit::containerd::{Containerd, Options};
+use tinyshim_testkit::harness::{eventually, Scratch, LONG};
+use tinyshim_testkit::procfs::ended;
+
+fn daemon() -> Containerd {
+    Containerd::start(Options::under_test())
+}
+
+#[test]
+fn a_restarted_daemon_finds_every_running_task_and_can_kill_and_delete_them() {
+    let mut containerd = daemon();
+    let ctr = containerd.ctr();
+    let ids = ["c1", "c2"];
+    for id in ids {
+        ctr.run(id, &["sleep", "1000"]).detached().ok();
+    }
+    let before: Vec<_> = ids
+        .iter()
+        .map(|id| ctr.wait_for_status(id, "RUNNING", LONG))
+        .collect();
+    let shims = containerd.shim_pids();
+
+    containerd.kill();
+    containerd.restart();
+    let mut after = ctr.tasks();
+    after.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(after, before, "ctr task ls after the restart");
+    assert_eq!(
+        containerd.shim_pids(),
+        shims,
+        "the shims that served the tasks"
+    );
+    for task in &before {
+        assert_eq!(ctr.pids(&task.id), [task.pid], "ctr task ps {}", task.id);
+    }
+    for task in &before {
+        ctr.kill(&task.id, "SIGKILL").ok();
+        ctr.wait_for_status(&task.id, "STOPPED", LONG);
+        assert_eq!(ctr.delete_task_status(&task.id), 137);
+        assert!(ended(task.pid as i32), "{} outlived its task", task.pid);
+    }
+    assert_eq!(ctr.tasks(), Vec::new());
+    eventually(LONG, "the shims exit after their tasks", || {
+        containerd.shim_pids().is_empty()
+    });
+}
+
+#[test]
+fn an_exit_while_the_daemon_is_away_is_reported_to_the_restarted_daemon() {
+    let mut containerd = daemon();
+    let ctr = containerd.ctr();
+    let steer = Scratch::new("steer");
+    let script = "while [ ! -e /tmp/steer/stop ]; do sleep 0.01; done; exit 9";
+    ctr.run("c1", &["sh", "-c", script])
+        .bind(steer.path(), "/tmp/steer")
+        .detached()
+        .ok();
+    let pid = ctr.wait_for_status("c1", "RUNNING", LONG).pid;
+
+    containerd.kill();
+    std::fs::write(steer.path().join("stop"), "").expect("write the stop file");
+    eventually(LONG, "the container exits", || ended(pid as i32));
+    // The shim could not publish the exit: it retries, and the subscription must be up
+    // before the retry reaches the new daemon (the Go shim's first comes after 1 s, its
+    // last 15 s after the exit).
+    let log_before_restart = containerd.log().len();
+    containerd.restart();
+    let events = ctr.events();
+    let deadline = Instant::now() + LONG;
+    let exit = loop {
+        let exit = events
+            .all()
+            .into_iter()
+            .find(|event| event.topic == "/tasks/exit" && event.payload["container_id"] == "c1");
+        if let Some(exit) = exit {
+            break exit;
+        }
+        if Instant::now() > deadline {
+            let log = containerd.log();
+            let forwarded = log
+                .get(log_before_restart..)
+                .unwrap_or_default()
+                .lines()
+                .filter(|line| line.contains("event forwarded") && line.contains("/tasks/exit"))
+                .count();
+            panic!(
+                "no /tasks/exit of c1 reached the restarted daemon's ctr events within {LONG:?}; \
+                 its log shows {forwarded} /tasks/exit forwarded (if one, the shim delivered \
+                 it before ctr events subscribed); topics seen: {:?}",
+                events.topics()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!(exit.payload["exit_status"], 9, "{exit:?}");
+    assert_eq!(exit.payload["pid"], pid, "{exit:?}");
+    assert_eq!(ctr.task("c1").map(|t| t.status), Some("STOPPED".into()));
+    assert_eq!(ctr.delete_task_status("c1"), 9);
+}
+
+/// Starts a detached `c1`, SIGKILLs its shim and waits until containerd has cleaned up after
+/// it: the container dead, the task stopped and deleted (or dropped by containerd), runc's
+/// state of it gone. Returns the daemon and the killed shim's socket.
+fn kill_the_shim_of_a_running_task() -> (Containerd, std::path::PathBuf) {
+    let containerd = daemon();
+    let ctr = containerd.ctr();
+    ctr.run("c1", &["sleep", "1000"]).detached().ok();
+    let pid = ctr.wait_for_status("c1", "RUNNING", LONG).pid;
+    let socket = containerd.task_socket("c1");
+    let shim = containerd.shim_pid("c1");
+
+    kill(Pid::from_raw(shim), Signal::SIGKILL).expect("SIGKILL the shim");
+    // containerd sees the connection close and runs the shim binary's `delete`, whose
+    // `runc delete --force` kills the container and then removes its state.
+    eventually(LONG, "the container dies with its shim", || {
+        ended(pid as i32)
+    });
+    let runc_list = || {
+        let output = Command::new("runc")
+            .arg("--root")
+            .arg(containerd.runc_root())
+            .args(["list", "-q"])
+            .output()
+            .expect("runc list");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    eventually(LONG, "runc forgets the container", || {
+        runc_list().is_empty()
+    });
+    eventually(
+        LONG,
+        "containerd marks the task stopped or drops it",
+        || ctr.task("c1").is_none_or(|task| task.status == "STOPPED"),
+    );
+    if ctr.task("c1").is_some() {
+        assert_eq!(ctr.delete_task_status("c1"), 137);
+    }
+    assert_eq!(ctr.task("c1"), None);
+    ctr.delete_container("c1").ok();
+    (containerd, socket)
+}
+
+#[test]
+fn a_task_whose_shim_was_sigkilled_is_stopped_and_deleted_and_its_container_is_gone() {
+    let (containerd, socket) = kill_the_shim_of_a_running_task();
+    // A SIGKILLed shim cannot remove its socket: whether its `delete` does is tinyshim's
+    // promise, checked below.
+    let left: Vec<String> = containerd
+        .leftovers()
+        .into_iter()
+        .filter(|what| *what != format!("shim socket {}", socket.display()))
+        .collect();
+    assert_eq!(left, Vec::<String>::new());
+}
+
+mod tinyshim_only {
+    use tinyshim_testkit::containerd::require_tinyshim;
+
+    #[test]
+    fn the_delete_after_a_sigkilled_shim_removes_its_socket() {
+        require_tinyshim("the shim binary's delete removes a dead shim's socket");
+        let (containerd, socket) = super::kill_the_shim_of_a_running_task();
+        assert!(
+            socket.symlink_metadata().is_err(),
+            "{} is left",
+            socket.display()
+        );
+        assert_eq!(containerd.leftovers(), Vec::<String>::new());
+    }
+}
