@@ -22,6 +22,10 @@ use tinyshim_testkit::ttrpc_client::{
 };
 
 /// The task every test talks to.
+/// The stream of the State call that checks a bad input did no harm: above every id a test
+/// uses, since a connection must raise its ids call by call.
+const UNHARMED_STREAM: u32 = 100_001;
+
 const ID: &str = "c1";
 
 /// A daemon with `c1` running `sleep` on tinyshim, and what its shim looked like before the
@@ -56,11 +60,16 @@ impl Target {
         Client::connect(&self.socket).expect("connect to the task's socket")
     }
 
-    /// The input did no harm: a good State call on `client` (or on a new connection, if the
-    /// shim hung this one up) finds `c1` running, and the shim has the children it had before
-    /// (a leaked runtime call, or one left unreaped, would show).
+    /// The input did no harm: a good State call on `client`, on a stream above every id the
+    /// test used (ttrpc wants each call's id higher than the last), or on a new connection if
+    /// the shim hung this one up, finds `c1` running, and the shim has the children it had
+    /// before (a leaked runtime call, or one left unreaped, would show).
     fn assert_unharmed(&self, client: &mut Client) {
-        let reply = match client.call(TASK_SERVICE, "State", &state_request(ID, "")) {
+        let state = Request::new(TASK_SERVICE, "State", &state_request(ID, ""));
+        let on_same = client
+            .send_on(UNHARMED_STREAM, &state)
+            .and_then(|()| client.reply(UNHARMED_STREAM));
+        let reply = match on_same {
             Ok(reply) => reply,
             Err(_) if client.peer_closed(Duration::ZERO) => self
                 .client()

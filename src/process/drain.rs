@@ -2,21 +2,39 @@
 //! forever for a client that never reads.
 //!
 //! After the exit, bytes may still sit in the container's pipes (or the terminal) and in the
-//! client's FIFOs. The drain ends when every output has reached EOF and, where the frontend is
-//! about to close the FIFOs, when no unread byte is left without a reader to take it (a daemon
-//! that is restarting has no reader; when it comes back it reopens the FIFO and reads). Two
-//! bounds keep it from hanging: a wait *on the client* (a full FIFO, unread bytes without a
-//! reader) gives up after [`DrainPolicy::client`] without progress; a source that stays open but
-//! silent (something the process left behind holds its stdout) gives up after
-//! [`DrainPolicy::silence`], if the frontend sets one. Progress is any byte moved or read.
+//! client's FIFOs. The drain ends when every output has reached EOF and then, as the frontend's
+//! [`AfterEof`] says, once the client has read every byte left in its FIFOs (a client that
+//! drops its FIFOs as soon as it learns of the exit, as ctr does, would lose what it had not read
+//! yet), or once no unread byte is left without a reader to take it (a daemon that is restarting
+//! has no reader; when it comes back it reopens the FIFO and reads). Two bounds keep it from
+//! hanging: a wait *on the client* (a full FIFO, unread bytes) gives up after
+//! [`DrainPolicy::client`] without progress; a source that stays open but silent (something the
+//! process left behind holds its stdout) gives up after [`DrainPolicy::silence`], if the
+//! frontend sets one. Progress is any byte moved or read.
 
 use std::time::{Duration, Instant};
 
 use crate::process::output::Output;
 
-/// How the shim polls for a reader while unread bytes wait in a FIFO: no event says a reader
-/// opened the FIFO, so the drain looks again this often, and only in that case.
+/// How the shim polls for a reader while unread bytes wait in a FIFO nobody holds: no event
+/// says a reader opened the FIFO, so the drain looks again this often, and only in that case.
 pub const READER_POLL: Duration = Duration::from_millis(100);
+
+/// How the shim polls a FIFO its reader is emptying: no event says a FIFO that was not full got
+/// read, and a client waits for the answer that comes once it is empty.
+pub const EMPTY_POLL: Duration = Duration::from_millis(5);
+
+/// What the drain waits for once every output has reached EOF.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterEof {
+    /// Nothing more.
+    Nothing,
+    /// A reader for any byte left unread in a client FIFO (the frontend closes the FIFOs next,
+    /// and a FIFO nobody holds loses its bytes).
+    Reader,
+    /// The client to have read every byte of its FIFOs.
+    Empty,
+}
 
 /// The bounds of a drain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,9 +43,8 @@ pub struct DrainPolicy {
     pub client: Duration,
     /// How long an output may stay open but silent; `None` waits for its EOF however long.
     pub silence: Option<Duration>,
-    /// Whether the drain also waits for a reader of bytes left unread in the FIFOs (the
-    /// frontend closes the FIFOs when the drain ends, and a FIFO nobody holds loses its bytes).
-    pub await_reader: bool,
+    /// What it waits for once the outputs have ended.
+    pub after_eof: AfterEof,
 }
 
 /// How a drain ended.
@@ -101,15 +118,24 @@ impl Drain {
                 Some(limit) => Check::Wait(Some(self.progress_at + limit)),
             };
         }
-        if !self.policy.await_reader {
-            return Check::Done(DrainEnd::Complete);
-        }
-        let unread: u64 = outputs.iter_mut().map(|o| o.unread_without_reader()).sum();
+        let (unread, poll, why): (u64, _, _) = match self.policy.after_eof {
+            AfterEof::Nothing => return Check::Done(DrainEnd::Complete),
+            AfterEof::Reader => (
+                outputs.iter_mut().map(|o| o.unread_without_reader()).sum(),
+                READER_POLL,
+                "no reader",
+            ),
+            AfterEof::Empty => (
+                outputs.iter().map(|o| o.unread()).sum(),
+                EMPTY_POLL,
+                "client not reading",
+            ),
+        };
         if unread == 0 {
             return Check::Done(DrainEnd::Complete);
         }
         if unread < self.unread || self.unread == 0 {
-            // First look, or a reader took some and left: either way the clock restarts.
+            // First look, or a reader took some: either way the clock restarts.
             self.progress_at = now;
         }
         self.unread = unread;
@@ -117,10 +143,10 @@ impl Drain {
         if waited >= self.policy.client {
             return Check::Done(DrainEnd::GaveUp {
                 left: unread,
-                why: "no reader",
+                why,
                 waited,
             });
         }
-        Check::Wait(Some(now + READER_POLL))
+        Check::Wait(Some(now + poll))
     }
 }

@@ -107,6 +107,15 @@ impl Output {
         self.pump.as_ref().is_some_and(Pump::blocked_on_sink)
     }
 
+    /// Bytes waiting in the client's FIFO (none for `/dev/null`, a file or a logger).
+    pub fn unread(&self) -> u64 {
+        if self.client.is_none() {
+            return 0;
+        }
+        let sink = self.pump.as_ref().and_then(|pump| pump.sink());
+        sink.and_then(pipe::queued).unwrap_or(0) as u64
+    }
+
     /// Bytes of an ended stream still unread in the client's FIFO while nobody but the shim
     /// could read them; 0 when they are safe (read, or held by a reader).
     pub fn unread_without_reader(&mut self) -> u64 {

@@ -29,7 +29,7 @@ use nix::fcntl::OFlag;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::process::drain::{DrainEnd, DrainPolicy};
+use crate::process::drain::{AfterEof, DrainEnd, DrainPolicy};
 use crate::process::phase::{Phase, Rules};
 use crate::process::stdio::{OutputTarget, StdioSetup};
 use crate::process::{Failure, Kind, LaunchPlan, ProcessKey};
@@ -53,7 +53,7 @@ pub const CLIENT_LINGER: Duration = Duration::from_secs(30);
 const DRAIN: DrainPolicy = DrainPolicy {
     client: CLIENT_LINGER,
     silence: None,
-    await_reader: true,
+    after_eof: AfterEof::Reader,
 };
 
 /// The frontend's own route: the control FIFO.

@@ -1,11 +1,13 @@
 //! `delete`: what containerd runs after a task is gone, and when its shim died, to clean up
 //! with the shim's binary alone: `runc delete --force` with the settings the serving shim kept
-//! in the bundle, the rootfs unmounted, and a DeleteResponse on stdout (the pid of the init, if
+//! in the bundle, the rootfs unmounted, the socket of a shim that died removed, and a
+//! DeleteResponse on stdout (the pid of the init, if
 //! its pid file is still there, and 137, as for a process SIGKILLed with its shim).
 //!
 //! It runs after every normal task delete too, when nothing is left: then runc says so, which
 //! is no error. Warnings go to stderr, which containerd logs.
 
+use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::SystemTime;
@@ -20,6 +22,32 @@ use crate::v2::proto::google::Timestamp;
 use crate::v2::proto::task::DeleteResponse;
 use crate::v2::rootfs;
 use crate::v2::runc::{CommandLines, Settings, INIT_PID_FILE};
+use crate::v2::start::{ADDRESS_FILE, SOCKET_DIR};
+
+/// Removes the socket the bundle's `address` file names if no shim answers on it any more (one
+/// that was SIGKILLed leaves it behind); a socket still answering is a live shim's, serving
+/// other containers of the group.
+fn remove_dead_socket(bundle: &Path, warnings: &mut Vec<String>) {
+    let Ok(address) = std::fs::read_to_string(bundle.join(ADDRESS_FILE)) else {
+        return;
+    };
+    let Some(path) = address.trim().strip_prefix("unix://") else {
+        return;
+    };
+    let path = Path::new(path);
+    if !path.starts_with(SOCKET_DIR) {
+        // Only ever a shim socket: the file is the bundle's, and the bundle can be written by
+        // whoever made the task.
+        return;
+    }
+    if let Err(e) = UnixStream::connect(path) {
+        if e.kind() == std::io::ErrorKind::ConnectionRefused {
+            if let Err(e) = std::fs::remove_file(path) {
+                warnings.push(format!("remove {}: {e}", path.display()));
+            }
+        }
+    }
+}
 
 /// The status reported for a task whose shim is gone.
 const KILLED: u32 = 128 + 9;
@@ -64,6 +92,7 @@ pub fn delete(args: &Args, cwd: &Path) -> (Vec<u8>, Vec<String>) {
         Err(e) => warnings.push(e.to_string()),
     }
     rootfs::unmount_all(&bundle.join(rootfs::ROOTFS));
+    remove_dead_socket(bundle, &mut warnings);
     let pid = read_limited(&bundle.join(INIT_PID_FILE))
         .ok()
         .and_then(|bytes| pid_file::parse(&bytes).ok())

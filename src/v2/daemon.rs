@@ -84,6 +84,8 @@ pub struct Shim {
     pub(super) calls: HashMap<u64, (Reply, Pending)>,
     /// Wait calls, by the id a process keeps as its waiter.
     pub(super) waits: HashMap<u64, Reply>,
+    /// The ready pipes of `binary://` loggers, by the process whose output they log.
+    pub(super) loggers: HashMap<ProcessKey, OwnedFd>,
     next_tag: u64,
     pub(super) log: Log,
     uid: u32,
@@ -134,6 +136,7 @@ impl Shim {
             launches: HashMap::new(),
             calls: HashMap::new(),
             waits: HashMap::new(),
+            loggers: HashMap::new(),
             next_tag: 0,
             log,
             uid: nix::unistd::geteuid().as_raw(),

@@ -132,17 +132,22 @@ impl Shim {
     ) -> Answer<ProcessKey> {
         let outputs =
             parse_outputs(&io.stdout, &io.stderr).map_err(|e| refuse(Code::InvalidArgument, e))?;
-        let (stdout, stderr) = open_outputs(&outputs, id, &self.namespace).map_err(shim_error)?;
+        let opened = open_outputs(&outputs, id, &self.namespace).map_err(shim_error)?;
         let setup = StdioSetup {
             stdin: &io.stdin,
-            stdout,
-            stderr,
+            stdout: opened.stdout,
+            stderr: opened.stderr,
             terminal: io.terminal,
             owner: settings.io_owner,
         };
-        self.sup
+        let key = self
+            .sup
             .add_process(kind, rules, DRAIN, setup)
-            .map_err(shim_error)
+            .map_err(shim_error)?;
+        if let Some(ready) = opened.ready {
+            self.loggers.insert(key, ready);
+        }
+        Ok(key)
     }
 
     pub(super) fn exec(&mut self, reply: Reply, r: ExecProcessRequest) -> Answer<()> {

@@ -75,6 +75,7 @@ impl Shim {
             }
             self.sup.remove(key);
             self.owners.remove(&key);
+            self.loggers.remove(&key);
         }
         if let Some(container) = self.containers.get_mut(&r.id) {
             container.execs.remove(&r.exec_id);
@@ -133,6 +134,7 @@ impl Shim {
             self.sup.remove(key);
             self.owners.remove(&key);
             self.launches.remove(&key);
+            self.loggers.remove(&key);
         }
         if container.mounted {
             rootfs::unmount_all(&container.bundle.join(rootfs::ROOTFS));

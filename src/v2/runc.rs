@@ -57,11 +57,13 @@ impl Settings {
         } else {
             options.binary_name.clone()
         };
+        // Each namespace has its own directory under the root, as the Go shim keeps them.
         let root = if options.root.is_empty() {
-            Path::new(DEFAULT_ROOT).join(namespace)
+            Path::new(DEFAULT_ROOT)
         } else {
-            PathBuf::from(&options.root)
-        };
+            Path::new(&options.root)
+        }
+        .join(namespace);
         Settings {
             binary,
             root,

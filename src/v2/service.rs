@@ -11,7 +11,7 @@
 use std::time::SystemTime;
 
 use crate::error::Error;
-use crate::process::drain::DrainPolicy;
+use crate::process::drain::{AfterEof, DrainPolicy};
 use crate::process::phase::Phase;
 use crate::process::{ProcessKey, Waiter};
 use crate::v2::container::{self, Container};
@@ -23,12 +23,13 @@ use crate::v2::runc::CommandLines;
 use crate::v2::ttrpc::request::{CallError, TaskRequest};
 
 /// The drain of a v2 process before Wait is answered and TaskExit published: every output to
-/// EOF, but no longer than this without progress (something the process left holds its
-/// stdout, or nobody reads a full FIFO: `ctr run -d`). The FIFOs stay open until Delete.
+/// EOF and read by the client (ctr drops its FIFOs as soon as Wait returns), but no longer than
+/// this without progress (something the process left holds its stdout, or nobody reads:
+/// `ctr run -d`). The FIFOs stay open until Delete.
 pub const DRAIN: DrainPolicy = DrainPolicy {
     client: std::time::Duration::from_secs(2),
     silence: Some(std::time::Duration::from_secs(2)),
-    await_reader: false,
+    after_eof: AfterEof::Empty,
 };
 
 /// What a parked runtime call answers.
@@ -307,7 +308,7 @@ impl Shim {
             Some(Phase::Exiting { .. } | Phase::Exited { .. } | Phase::Failed) => {
                 return Err(refuse(
                     Code::NotFound,
-                    format!("process {} already finished", name(r)),
+                    format!("process already finished: {}", name(r)),
                 ))
             }
             _ => {}

@@ -8,7 +8,9 @@
 //!
 //! The Go shim waits until the logger writes to fd 5 before it starts the container. This one
 //! does not wait (nothing may block the loop): what the container writes meanwhile waits in the
-//! pipes, which the logger reads when it is ready.
+//! pipes, which the logger reads when it is ready. It holds the ready pipe open meanwhile, so the
+//! logger's ready byte always has somewhere to go. Unlike the Go shim it sends the logger no
+//! SIGTERM once the streams end: the logger sees EOF on both and exits when it has written all.
 
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
@@ -98,35 +100,54 @@ fn percent_decode(text: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// Where the outputs go, for the core, and the read end of a logger's ready pipe, which the
+/// shim holds for the process's life: a logger writing its ready byte to a pipe nobody holds
+/// would die of SIGPIPE.
+pub struct Opened<'a> {
+    /// Where stdout goes.
+    pub stdout: OutputTarget<'a>,
+    /// Where stderr goes.
+    pub stderr: OutputTarget<'a>,
+    /// The logger's ready pipe, if a logger was started.
+    pub ready: Option<OwnedFd>,
+}
+
 /// The output targets for the core, starting the logger if there is one.
-pub fn open_outputs<'a>(
-    outputs: &'a Outputs,
-    id: &str,
-    namespace: &str,
-) -> Result<(OutputTarget<'a>, OutputTarget<'a>)> {
+pub fn open_outputs<'a>(outputs: &'a Outputs, id: &str, namespace: &str) -> Result<Opened<'a>> {
     Ok(match outputs {
-        Outputs::Fifos { stdout, stderr } => {
-            (OutputTarget::Fifo(stdout), OutputTarget::Fifo(stderr))
-        }
-        Outputs::File(path) => (OutputTarget::File(path), OutputTarget::File(path)),
+        Outputs::Fifos { stdout, stderr } => Opened {
+            stdout: OutputTarget::Fifo(stdout),
+            stderr: OutputTarget::Fifo(stderr),
+            ready: None,
+        },
+        Outputs::File(path) => Opened {
+            stdout: OutputTarget::File(path),
+            stderr: OutputTarget::File(path),
+            ready: None,
+        },
         Outputs::Logger { path, args } => {
-            let (stdout, stderr) = spawn_logger(path, args, id, namespace)?;
-            (OutputTarget::Pipe(stdout), OutputTarget::Pipe(stderr))
+            let (stdout, stderr, ready) = spawn_logger(path, args, id, namespace)?;
+            Opened {
+                stdout: OutputTarget::Pipe(stdout),
+                stderr: OutputTarget::Pipe(stderr),
+                ready: Some(ready),
+            }
         }
     })
 }
 
-/// Starts a logger and returns the write ends of its stdout and stderr pipes.
+/// Starts a logger; returns the write ends of its stdout and stderr pipes and the read end of
+/// its ready pipe.
 fn spawn_logger(
     path: &PathBuf,
     args: &[String],
     id: &str,
     namespace: &str,
-) -> Result<(OwnedFd, OwnedFd)> {
+) -> Result<(OwnedFd, OwnedFd, OwnedFd)> {
     let pipe = || nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::os("pipe2", e));
     let (out_read, out_write) = pipe()?;
     let (err_read, err_write) = pipe()?;
-    let (_ready_read, ready_write) = pipe()?;
+    let (ready_read, ready_write) = pipe()?;
     let passed: [RawFd; 3] = [
         out_read.as_raw_fd(),
         err_read.as_raw_fd(),
@@ -167,9 +188,9 @@ fn spawn_logger(
     command
         .spawn()
         .map_err(|e| Error::os(format!("start logger {}", path.display()), e))?;
-    // The logger holds the read ends and the ready pipe now; dropping the shim's copies here
-    // leaves the logger the only reader, so it sees EOF once the container's side closes.
-    Ok((out_write, err_write))
+    // The logger holds the read ends and the ready pipe's write end now; dropping the shim's
+    // copies here leaves the logger the only reader, so it sees EOF once the shim's side closes.
+    Ok((out_write, err_write, ready_read))
 }
 
 #[cfg(test)]

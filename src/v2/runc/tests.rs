@@ -39,7 +39,7 @@ fn default_options_give_runc_in_the_namespaces_root() {
     assert_eq!(settings.io_owner, (7, 8));
     assert_eq!(
         text(lines(&settings).start()),
-        "--root /r --log /b/log.json --log-format json --systemd-cgroup start c1"
+        "--root /r/ns --log /b/log.json --log-format json --systemd-cgroup start c1"
     );
 }
 

@@ -38,7 +38,8 @@ pub struct Connection {
     closed: bool,
     /// The read stopped at its budget: run it again before sleeping.
     pub more_to_read: bool,
-    /// The highest stream id a call used: each new call must use a higher one (ttrpc 1.2).
+    /// The highest stream id a served call used: each new call must use a higher one (ttrpc
+    /// 1.2); a frame refused before it became a call takes none.
     last_stream: u32,
 }
 
@@ -118,11 +119,12 @@ impl Connection {
                         encode_error(frame.stream_id, &error, &mut answers);
                         continue;
                     }
-                    if frame.stream_id % 2 == 1 {
-                        self.last_stream = frame.stream_id;
-                    }
                     match decode_call(frame.stream_id, frame.payload) {
-                        Ok(call) => calls.push((frame.stream_id, call)),
+                        Ok(call) => {
+                            // Only a call that is served takes its stream.
+                            self.last_stream = frame.stream_id;
+                            calls.push((frame.stream_id, call));
+                        }
                         Err(error) => encode_error(frame.stream_id, &error, &mut answers),
                     }
                 }
