@@ -11,6 +11,7 @@ MUSL_TARGET := $(shell uname -m)-unknown-linux-musl
 STATIC_SHIM := target/$(MUSL_TARGET)/release/containerd-shim
 STATIC_SHIM_V2 := target/$(MUSL_TARGET)/release/containerd-shim-tinyshim-v2
 TINY_SHIM := target/tiny/$(MUSL_TARGET)/release/containerd-shim
+TINY_SHIM_V2 := target/tiny/$(MUSL_TARGET)/release/containerd-shim-tinyshim-v2
 # The shims `build` produced: the static ones if they exist, else the glibc ones. Expanded when
 # a recipe runs, after its prerequisites.
 SHIM = $(shell if [ -x $(STATIC_SHIM) ]; then echo $(STATIC_SHIM); else echo $(RELEASE)/containerd-shim; fi)
@@ -50,7 +51,11 @@ build:
 	  rm -f $(STATIC_SHIM) $(STATIC_SHIM_V2); \
 	  echo "note: no $(MUSL_TARGET) target from rustup: the shims stay linked against glibc"; \
 	fi
-	@echo "shims: $(SHIM_V2) $(SHIM)"
+	@# Tested here, not with $(SHIM): make expands a recipe before it runs its first line.
+	@for shim in containerd-shim-tinyshim-v2 containerd-shim; do \
+	  if [ -x target/$(MUSL_TARGET)/release/$$shim ]; then echo "shim: target/$(MUSL_TARGET)/release/$$shim"; \
+	  else echo "shim: $(RELEASE)/$$shim"; fi; \
+	done
 
 # Optional, nightly only: std rebuilt with panics that abort at once, which drops std's
 # backtrace printer (about 200 KiB of code) and brings one shim's Pss under 300 kB.
@@ -61,7 +66,8 @@ build-tiny:
 	  $(CARGO) +nightly build --release --locked --target $(MUSL_TARGET) --bin containerd-shim \
 	    --bin containerd-shim-tinyshim-v2 \
 	  -Z build-std=std,panic_abort
-	@echo "shim: $(TINY_SHIM) (install it with: make install SHIM=$(TINY_SHIM))"
+	@echo "shims: $(TINY_SHIM_V2) $(TINY_SHIM)"
+	@echo "install them with: make install SHIM_V2=$(TINY_SHIM_V2), make install-v0.2 SHIM=$(TINY_SHIM)"
 
 lint:
 	$(CARGO) fmt --check
