@@ -1,7 +1,7 @@
 //! What the environment asks of the shim, read once at start-up and passed down: nothing deeper
 //! in the code reads the environment.
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
 /// Forces the copy path instead of `splice(2)`.
@@ -20,6 +20,10 @@ pub struct Config {
     /// against the working directory the shim started in, because the runtime connects to the
     /// socket from the bundle.
     pub console_dir: PathBuf,
+    /// `$PATH`, where runtimes are looked up.
+    pub search_path: OsString,
+    /// `$TTRPC_ADDRESS`, containerd's ttrpc socket (v2), if set.
+    pub ttrpc_address: Option<PathBuf>,
 }
 
 impl Config {
@@ -30,6 +34,10 @@ impl Config {
             force_copy: switch(NO_SPLICE_ENV),
             legacy_console: switch(LEGACY_CONSOLE_ENV),
             console_dir: temporary_dir(std::env::var_os("TMPDIR").as_deref(), cwd),
+            search_path: std::env::var_os("PATH").unwrap_or_default(),
+            ttrpc_address: std::env::var_os("TTRPC_ADDRESS")
+                .filter(|a| !a.is_empty())
+                .map(PathBuf::from),
         }
     }
 }

@@ -8,6 +8,7 @@ use std::os::unix::fs::FileTypeExt;
 use std::process::ExitCode;
 
 use nix::sys::socket::{getsockname, UnixAddr};
+use tinyshim::config::Config;
 use tinyshim::v2::args::{self, Action};
 use tinyshim::v2::daemon::Shim;
 use tinyshim::v2::log::{Level, Log};
@@ -51,7 +52,8 @@ fn main() -> ExitCode {
             }
         },
         Action::Delete => {
-            let (response, warnings) = cleanup::delete(&args, &cwd);
+            let config = Config::from_env(&cwd);
+            let (response, warnings) = cleanup::delete(&args, &cwd, &config.search_path);
             for warning in warnings {
                 eprintln!("{warning}");
             }

@@ -12,7 +12,7 @@
 pub mod call;
 pub mod pid_file;
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
@@ -43,10 +43,11 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    /// Resolves `name` the way Go's `exec.LookPath` does, as the daemons' own shims did.
-    pub fn find(name: &str) -> Result<Runtime> {
+    /// Resolves `name` on `search` (a `PATH`) the way Go's `exec.LookPath` does, as the
+    /// daemons' own shims did.
+    pub fn find(name: &str, search: &OsStr) -> Result<Runtime> {
         let program =
-            look_path(name).ok_or_else(|| Error::RuntimeNotInstalled(name.to_string()))?;
+            look_path(name, search).ok_or_else(|| Error::RuntimeNotInstalled(name.to_string()))?;
         Ok(Runtime {
             name: name.to_string(),
             program,
@@ -96,9 +97,9 @@ impl Runtime {
 }
 
 /// Go's `exec.LookPath`: a name with a slash is used as is if it is an executable file; otherwise
-/// the first executable regular file named `name` in a `PATH` directory (an empty entry means
-/// the current directory).
-pub fn look_path(name: &str) -> Option<PathBuf> {
+/// the first executable regular file named `name` in a directory of `search` (a `PATH`; an empty
+/// entry means the current directory).
+pub fn look_path(name: &str, search: &OsStr) -> Option<PathBuf> {
     if name.is_empty() {
         return None;
     }
@@ -106,8 +107,7 @@ pub fn look_path(name: &str) -> Option<PathBuf> {
         let path = PathBuf::from(name);
         return is_executable(&path).then_some(path);
     }
-    let search = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&search)
+    std::env::split_paths(search)
         .map(|dir| {
             if dir.as_os_str().is_empty() {
                 PathBuf::from(".").join(name)

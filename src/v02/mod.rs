@@ -163,7 +163,7 @@ impl<'a> Shim<'a> {
                 Some((checkpoint, config))
             }
         };
-        let runtime = Runtime::find(&args.runtime)?;
+        let runtime = Runtime::find(&args.runtime, &config.search_path)?;
         let commands = CommandLines {
             args: state.runtime_args.clone(),
             id: args.id.clone(),

@@ -7,6 +7,7 @@
 //! It runs after every normal task delete too, when nothing is left: then runc says so, which
 //! is no error. Warnings go to stderr, which containerd logs.
 
+use std::ffi::OsStr;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -54,12 +55,12 @@ const KILLED: u32 = 128 + 9;
 
 /// Cleans up the task of `args` in its bundle (`-bundle`, else `cwd`); returns the encoded
 /// DeleteResponse, and the warnings to print.
-pub fn delete(args: &Args, cwd: &Path) -> (Vec<u8>, Vec<String>) {
+pub fn delete(args: &Args, cwd: &Path, search: &OsStr) -> (Vec<u8>, Vec<String>) {
     let bundle = args.bundle.as_deref().map(Path::new).unwrap_or(cwd);
     let mut warnings = Vec::new();
     let settings =
         bundle::load_settings(bundle).unwrap_or_else(|| Settings::new(None, &args.namespace));
-    match settings.runtime() {
+    match settings.runtime(search) {
         Ok(runtime) => {
             let lines = CommandLines {
                 settings: &settings,

@@ -115,9 +115,10 @@ impl Shim {
                 Route::Frontend(LISTENER),
             )
             .map_err(|e| Error::os("epoll_ctl shim socket", e))?;
-        let ttrpc_address = std::env::var_os("TTRPC_ADDRESS")
-            .filter(|a| !a.is_empty())
-            .map(PathBuf::from)
+        let ttrpc_address = sup
+            .config()
+            .ttrpc_address
+            .clone()
             .unwrap_or_else(|| PathBuf::from(format!("{}.ttrpc", args.address)));
         let routes = Routes {
             socket: Route::Frontend(EVENTS_SOCKET),

@@ -60,7 +60,9 @@ impl Shim {
             _ => None,
         };
         let settings = Settings::new(options.as_ref(), &self.namespace);
-        let runtime = settings.runtime().map_err(shim_error)?;
+        let runtime = settings
+            .runtime(&self.sup.config().search_path)
+            .map_err(shim_error)?;
         bundle::save_settings(&bundle, &settings).map_err(shim_error)?;
         let io = Io {
             stdin: r.stdin.clone(),

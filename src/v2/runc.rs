@@ -74,9 +74,9 @@ impl Settings {
         }
     }
 
-    /// The runtime binary, resolved on `PATH`.
-    pub fn runtime(&self) -> Result<Runtime> {
-        Runtime::find(&self.binary)
+    /// The runtime binary, resolved on `search` (a `PATH`).
+    pub fn runtime(&self, search: &std::ffi::OsStr) -> Result<Runtime> {
+        Runtime::find(&self.binary, search)
     }
 }
 
