@@ -7,6 +7,7 @@ use tinyshim_testkit::containerd::{Containerd, Options};
 use tinyshim_testkit::ctr::Ctr;
 use tinyshim_testkit::harness::{assert_same_bytes, seq_text, LONG};
 use tinyshim_testkit::procfs::alive;
+use tinyshim_testkit::pty::PRINT_TERMINAL_SIZE;
 
 /// Starts a daemon and a detached container `c1` that sleeps until it is killed.
 fn daemon_with_sleeper() -> (Containerd, Ctr) {
@@ -33,20 +34,15 @@ fn an_exec_without_a_terminal_gets_its_stdin_and_keeps_stdout_and_stderr_apart()
 fn an_exec_on_a_terminal_sees_the_size_of_ctrs_terminal() {
     let (_containerd, ctr) = daemon_with_sleeper();
     // The terminal is 0 x 0 until ctr's first ResizePty, which follows Start.
-    let script = "while s=$(stty size 2>/dev/null); [ -z \"$s\" ] || [ \"$s\" = '0 0' ]; \
-                  do sleep 0.01; done; echo \"size=$s\"; tty";
+    let script = format!("{PRINT_TERMINAL_SIZE}; tty");
     let terminal = ctr
-        .exec("c1", "e1", &["sh", "-c", script])
+        .exec("c1", "e1", &["sh", "-c", &script])
         .terminal(33, 101);
-    let finished = terminal.finish(LONG);
-    assert!(
-        finished.status.success(),
-        "{:?}: {}",
-        finished.status,
-        finished.text()
-    );
     // The container's terminal turns each newline into CR LF.
-    assert_eq!(finished.text(), "size=33 101\r\n/dev/pts/0\r\n");
+    assert_eq!(
+        terminal.finish(LONG).success_text(),
+        "size=33 101\r\n/dev/pts/0\r\n"
+    );
 }
 
 #[test]

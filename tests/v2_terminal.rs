@@ -4,11 +4,7 @@
 
 use tinyshim_testkit::containerd::{Containerd, Options};
 use tinyshim_testkit::harness::LONG;
-
-/// Waits until the terminal has a size (ctr sends its first ResizePty only after Start),
-/// then prints it.
-const PRINT_SIZE: &str = "while s=$(stty size 2>/dev/null); [ -z \"$s\" ] || [ \"$s\" = '0 0' ]; \
-                          do sleep 0.01; done; echo \"size=$s\"";
+use tinyshim_testkit::pty::PRINT_TERMINAL_SIZE;
 
 fn daemon() -> Containerd {
     Containerd::start(Options::under_test())
@@ -19,24 +15,17 @@ fn a_terminal_run_sees_the_size_of_ctrs_terminal() {
     let containerd = daemon();
     let terminal = containerd
         .ctr()
-        .run("c1", &["sh", "-c", PRINT_SIZE])
+        .run("c1", &["sh", "-c", PRINT_TERMINAL_SIZE])
         .rm()
         .terminal(24, 80);
-    let finished = terminal.finish(LONG);
-    assert!(
-        finished.status.success(),
-        "{:?}: {}",
-        finished.status,
-        finished.text()
-    );
-    assert_eq!(finished.text(), "size=24 80\r\n");
+    assert_eq!(terminal.finish(LONG).success_text(), "size=24 80\r\n");
 }
 
 #[test]
 fn a_resize_of_ctrs_terminal_reaches_the_container() {
     let containerd = daemon();
     let script = format!(
-        "{PRINT_SIZE}; while [ \"$(stty size)\" = \"$s\" ]; do sleep 0.01; done; \
+        "{PRINT_TERMINAL_SIZE}; while [ \"$(stty size)\" = \"$s\" ]; do sleep 0.01; done; \
          echo \"resized=$(stty size)\""
     );
     let terminal = containerd
@@ -46,14 +35,10 @@ fn a_resize_of_ctrs_terminal_reaches_the_container() {
         .terminal(24, 80);
     terminal.wait_for(b"size=24 80\r\n", LONG);
     terminal.resize(50, 132);
-    let finished = terminal.finish(LONG);
-    assert!(
-        finished.status.success(),
-        "{:?}: {}",
-        finished.status,
-        finished.text()
+    assert_eq!(
+        terminal.finish(LONG).success_text(),
+        "size=24 80\r\nresized=50 132\r\n"
     );
-    assert_eq!(finished.text(), "size=24 80\r\nresized=50 132\r\n");
 }
 
 mod tinyshim_only {

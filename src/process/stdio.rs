@@ -141,24 +141,15 @@ impl ProcessStdio {
             )?),
             None => None,
         };
-        let stdout_pump = stdio
-            .pumps
-            .make(
-                lp,
-                Source::Stdout,
-                Endpoint::plain(stdout_pipe.shim),
-                Endpoint::plain(stdout_sink),
-            )?
-            .with_elastic_capacity();
-        let stderr_pump = stdio
-            .pumps
-            .make(
-                lp,
-                Source::Stderr,
-                Endpoint::plain(stderr_pipe.shim),
-                Endpoint::plain(stderr_sink),
-            )?
-            .with_elastic_capacity();
+        let mut output_pump = |source, pipe: OwnedFd, sink| {
+            let pump =
+                stdio
+                    .pumps
+                    .make(lp, source, Endpoint::plain(pipe), Endpoint::plain(sink))?;
+            Ok::<_, Error>(pump.with_elastic_capacity())
+        };
+        let stdout_pump = output_pump(Source::Stdout, stdout_pipe.shim, stdout_sink)?;
+        let stderr_pump = output_pump(Source::Stderr, stderr_pipe.shim, stderr_sink)?;
         stdio.streams = Streams::Pipes {
             stdin: stdin_pump,
             stdout: Output {

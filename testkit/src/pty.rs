@@ -83,7 +83,19 @@ impl TerminalOutput {
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.output).into_owned()
     }
+
+    /// The output as text, failing the test unless the command exited 0.
+    pub fn success_text(&self) -> String {
+        assert!(self.status.success(), "{:?}: {}", self.status, self.text());
+        self.text()
+    }
 }
+
+/// A shell script that waits until its terminal has a size (ctr sends its first ResizePty only
+/// after Start, so a process on a terminal starts at 0x0), then prints it as `size=<rows> <cols>`.
+pub const PRINT_TERMINAL_SIZE: &str =
+    "while s=$(stty size 2>/dev/null); [ -z \"$s\" ] || [ \"$s\" = '0 0' ]; \
+                                       do sleep 0.01; done; echo \"size=$s\"";
 
 fn quote(bytes: &[u8]) -> String {
     let start = bytes.len().saturating_sub(QUOTE_BYTES);

@@ -298,16 +298,28 @@ pub fn encode(
     payload: &[u8],
     out: &mut Vec<u8>,
 ) -> Result<(), PayloadTooLarge> {
-    let length = checked_length(payload.len())?;
-    out.reserve(HEADER_LEN + payload.len());
+    write_header(stream_id, kind, flags, payload.len(), out)?;
+    out.extend_from_slice(payload);
+    Ok(())
+}
+
+/// Reserves room for a frame of `length` payload bytes and writes its header.
+fn write_header(
+    stream_id: u32,
+    kind: FrameKind,
+    flags: u8,
+    length: usize,
+    out: &mut Vec<u8>,
+) -> Result<(), PayloadTooLarge> {
+    let checked = checked_length(length)?;
+    out.reserve(HEADER_LEN + length);
     Header {
-        length,
+        length: checked,
         stream_id,
         kind,
         flags,
     }
     .write(out);
-    out.extend_from_slice(payload);
     Ok(())
 }
 
@@ -320,16 +332,8 @@ pub fn encode_message<M: Message>(
     out: &mut Vec<u8>,
 ) -> Result<(), PayloadTooLarge> {
     let encoded_len = message.encoded_len();
-    let length = checked_length(encoded_len)?;
     let frame_start = out.len();
-    out.reserve(HEADER_LEN + encoded_len);
-    Header {
-        length,
-        stream_id,
-        kind,
-        flags,
-    }
-    .write(out);
+    write_header(stream_id, kind, flags, encoded_len, out)?;
     // A Vec grows as needed, so this fails only if the frame cannot fit in memory at all.
     if message.encode(out).is_err() {
         out.truncate(frame_start);
