@@ -62,7 +62,7 @@ build:
 build-tiny:
 	rustup component add rust-src --toolchain nightly
 	rustup target add $(MUSL_TARGET) --toolchain nightly
-	RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort" CARGO_TARGET_DIR=target/tiny \
+	RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Crelocation-model=static" CARGO_TARGET_DIR=target/tiny \
 	  $(CARGO) +nightly build --release --locked --target $(MUSL_TARGET) --bin containerd-shim \
 	    --bin containerd-shim-tinyshim-v2 \
 	  -Z build-std=std,panic_abort

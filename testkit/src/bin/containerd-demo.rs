@@ -44,12 +44,14 @@ fn main() -> ExitCode {
     }
     let pid = containerd.shim_pid("demo-sleeper");
     let field = |name: &str| proc_status(pid, name).unwrap_or_default();
-    let pss = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with("Pss:"))
-        .map(|l| l.trim_start_matches("Pss:").trim().to_string())
-        .unwrap_or_default();
+    let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
+    let memory = |name: &str| {
+        rollup
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default()
+    };
     let run = ctr
         .run(
             "demo",
@@ -65,10 +67,11 @@ fn main() -> ExitCode {
     print!("{}", run.stdout_text());
     eprint!("{}", run.stderr_text());
     println!(
-        "ctr run exited with {:?}; the sleeping container's shim (pid {pid}): {} thread(s), Pss {pss}, VmRSS {}",
+        "ctr run exited with {:?}; the sleeping container's shim (pid {pid}): {} thread(s), Pss {}, Private_Dirty {}",
         run.code(),
         field("Threads"),
-        field("VmRSS")
+        memory("Pss:"),
+        memory("Private_Dirty:")
     );
     let problems = containerd.shut_down();
     for problem in &problems {
