@@ -99,15 +99,28 @@ demo: deps build
 	   echo "and this line went through the stderr FIFO" >&2; exit 7' \
 	  < /dev/null; test $$? -eq 7
 
-# Benchmark program (not a test): prints medians and targets for the shim `build` produced (or
-# SHIM=...), beside conmon (installed when missing); BENCH_ARGS=--quick for a smoke run,
-# --only <section> for one part.
+# Benchmark program (not a test): prints medians and targets for the shims `build` produced (or
+# SHIM=... and SHIM_V2=...), beside conmon (installed when missing) for the v0.2 shim, and beside
+# the Go runc shim and, once `make bench-peers` installed it, the Rust one for the v2 shim;
+# BENCH_ARGS=--quick for a smoke run, --only <section> for one part (v2: the containerd shims).
 BENCH_ARGS ?=
 bench: deps build
 	@command -v conmon >/dev/null 2>&1 || { apt-get update && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends conmon; }
-	TINYSHIM_SHIM=$(abspath $(SHIM)) $(CARGO) bench --locked --bench shim -- \
-	  --chart target/bench-chart.svg $(BENCH_ARGS)
+	TINYSHIM_SHIM=$(abspath $(SHIM)) TINYSHIM_SHIM_V2=$(abspath $(SHIM_V2)) \
+	  TINYSHIM_RUST_SHIM=$(abspath $(RUST_SHIM)) $(CARGO) bench --locked --bench shim -- \
+	  --chart target/bench-chart.svg --v2-chart target/bench-v2-chart.svg $(BENCH_ARGS)
+
+# The Rust runc shim of containerd/rust-extensions, for the benchmark's v2 section only, built
+# from crates.io into target/peers (off every PATH; the benchmark selects it by its path). 0.1.1
+# is the newest release containerd 1.6 can start: 0.2.0 answers `start` with the JSON bootstrap
+# of containerd 2.x, which 1.6 takes for a socket path. One job: a few minutes on two cores.
+RUST_SHIM_VERSION := 0.1.1
+PEERS := target/peers
+RUST_SHIM := $(PEERS)/bin/containerd-shim-runc-v2-rs
+bench-peers:
+	$(CARGO) install containerd-runc-shim --version $(RUST_SHIM_VERSION) --locked \
+	  --root $(abspath $(PEERS)) -j 1
 
 # The v2 shim, under the name containerd resolves the runtime io.containerd.tinyshim.v2 to.
 install: build

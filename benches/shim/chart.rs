@@ -46,6 +46,20 @@ pub const ORANGES: Palette = Palette {
     light: "#fdae6b",
 };
 
+/// The Go runc shim's colours.
+pub const GREENS: Palette = Palette {
+    strong: "#1b9e77",
+    medium: "#66c2a4",
+    light: "#b2e2cd",
+};
+
+/// The Rust runc shim's colours.
+pub const PURPLES: Palette = Palette {
+    strong: "#7570b3",
+    medium: "#9e9ac8",
+    light: "#cbc9e2",
+};
+
 /// The colour of a figure measured without any supervisor, such as the direct pipe.
 pub const BASELINE: &str = "#999999";
 
@@ -100,6 +114,11 @@ impl Chart {
                 bars: vec![bar],
             }),
         }
+    }
+
+    /// Whether no section drew a bar in it.
+    pub fn is_empty(&self) -> bool {
+        self.panels.is_empty()
     }
 
     /// The chart as an SVG document, with `caption` under the panels.

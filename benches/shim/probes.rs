@@ -2,6 +2,8 @@
 //! and sums over them, so a supervisor made of several processes is charged for all of them; a
 //! probe that cannot read a process gives NaN, which the report prints as `n/a`.
 
+use std::collections::BTreeMap;
+use std::os::unix::fs::MetadataExt;
 use std::process::Command;
 
 use tinyshim_testkit::harness;
@@ -84,14 +86,23 @@ pub fn peak_rss_kb(pids: &[i32]) -> f64 {
 /// Voluntary and involuntary context switches of every thread of `pids`: a supervisor that
 /// sleeps in one `epoll_wait` adds none while its container is idle.
 pub fn context_switches(pids: &[i32]) -> u64 {
-    let mut total = 0;
+    switches_by_thread(pids).values().sum()
+}
+
+/// The context switches of each thread of `pids`, by thread id.
+pub fn switches_by_thread(pids: &[i32]) -> BTreeMap<i32, u64> {
+    let mut found = BTreeMap::new();
     for &pid in pids {
         for task in std::fs::read_dir(format!("/proc/{pid}/task"))
             .into_iter()
             .flatten()
             .flatten()
         {
+            let Some(tid) = task.file_name().to_str().and_then(|t| t.parse().ok()) else {
+                continue;
+            };
             let status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
+            let mut total = 0;
             for line in status.lines() {
                 if let Some(v) = line
                     .strip_prefix("voluntary_ctxt_switches:")
@@ -100,9 +111,41 @@ pub fn context_switches(pids: &[i32]) -> u64 {
                     total += v.trim().parse::<u64>().unwrap_or(0);
                 }
             }
+            found.insert(tid, total);
         }
     }
-    total
+    found
+}
+
+/// The context switches the threads of `pids` made since [`switches_by_thread`] gave
+/// `before`: a thread started since counts in full. A thread that ended since took its count
+/// with it, which is why the threads are compared one by one rather than as a sum (that would
+/// go down).
+pub fn switches_since(before: &BTreeMap<i32, u64>, pids: &[i32]) -> u64 {
+    switches_by_thread(pids)
+        .into_iter()
+        .map(|(tid, now)| now.saturating_sub(before.get(&tid).copied().unwrap_or(0)))
+        .sum()
+}
+
+/// The processes other than `pids` that run the executable of `pids`' first (the same file,
+/// whatever link to it they ran): they share its code pages, which lowers the Pss of `pids`.
+pub fn others_running_the_same_binary(pids: &[i32]) -> Vec<i32> {
+    let exe = |pid: i32| {
+        std::fs::metadata(format!("/proc/{pid}/exe"))
+            .ok()
+            .map(|m| (m.dev(), m.ino()))
+    };
+    let Some(binary) = pids.first().and_then(|&pid| exe(pid)) else {
+        return Vec::new();
+    };
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| !pids.contains(pid) && exe(*pid).as_ref() == Some(&binary))
+        .collect()
 }
 
 /// Descriptors open in `pids`.

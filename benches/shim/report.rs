@@ -107,12 +107,15 @@ fn cells<'a>(figure: &'a str, values: &'a [String], target: &'a str) -> Vec<&'a 
         .collect()
 }
 
-/// The tables and the chart, filled by the sections that ran.
+/// The tables and the charts, filled by the sections that ran.
 #[derive(Debug, Default)]
 pub struct Report {
     tables: Vec<Table>,
-    /// The bars drawn from the figures.
+    notes: Vec<String>,
+    /// The bars drawn from the v0.2 figures.
     pub chart: Chart,
+    /// The bars drawn from the v2 section's figures.
+    pub v2_chart: Chart,
 }
 
 impl Report {
@@ -132,10 +135,18 @@ impl Report {
         &mut self.tables[index]
     }
 
-    /// Prints every table.
+    /// A line printed under the tables: what did not run, or went wrong.
+    pub fn note(&mut self, text: String) {
+        self.notes.push(text);
+    }
+
+    /// Prints every table, then the notes.
     pub fn print(&self) {
         for table in &self.tables {
             table.print();
+        }
+        for note in &self.notes {
+            println!("{note}");
         }
     }
 }

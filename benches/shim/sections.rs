@@ -12,16 +12,18 @@ mod latency;
 mod many;
 mod memory;
 mod throughput;
+mod v2;
 
 /// One part of the benchmark, adding its rows and chart bars to the report.
 pub type Section = fn(&Options, &mut Report);
 
 /// Every section, by the name `--only` selects it with.
-pub const ALL: [(&str, Section); 4] = [
+pub const ALL: [(&str, Section); 5] = [
     ("throughput", throughput::run),
     ("memory", memory::run),
     ("many", many::run),
     ("latency", latency::run),
+    ("v2", v2::run),
 ];
 
 /// The table of tinyshim's figures beside the direct pipe's or conmon's.

@@ -1,7 +1,8 @@
 //! A supervisor under test: the process a container daemon leaves beside each container to run
-//! it, pump its output and report its exit. The sections measure every supervisor through this
-//! one interface, so comparing another one (a containerd v2 shim) is one more implementation, and
-//! the measurement method stays in the section, the same for all of them.
+//! it, pump its output and report its exit. The v0.2 sections measure every supervisor through
+//! this one interface, so the measurement method stays in the section, the same for all of them.
+//! The containerd v2 shims, which one daemon drives alike, have an interface of their own
+//! ([`v2`] says why).
 
 use std::fs::File;
 
@@ -9,6 +10,7 @@ use crate::chart::Palette;
 
 mod conmon;
 mod tinyshim;
+pub mod v2;
 
 pub use conmon::Conmon;
 pub use tinyshim::Tinyshim;

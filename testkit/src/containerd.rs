@@ -158,6 +158,10 @@ pub struct Options {
     pub env: Vec<(String, String)>,
     /// How long start and restart wait for the daemon to answer.
     pub start_timeout: Duration,
+    /// The daemon's log level. At `debug` (the tests', whose failures quote the log) containerd
+    /// also passes `-debug` to every shim, which then logs more itself; a benchmark wants
+    /// `info`, containerd's own default.
+    pub log_level: String,
 }
 
 impl Options {
@@ -168,6 +172,7 @@ impl Options {
             shim_dir: None,
             env: Vec::new(),
             start_timeout: DEFAULT_START_TIMEOUT,
+            log_level: "debug".into(),
         }
     }
 
@@ -419,18 +424,27 @@ impl Containerd {
     /// The shim process listening on task `id`'s socket.
     pub fn shim_pid(&self, id: &str) -> i32 {
         let socket = self.task_socket(id);
-        let shims = self.shim_pids();
-        shims
-            .iter()
-            .copied()
+        self.find_shim_pid(id).unwrap_or_else(|| {
+            panic!(
+                "no shim of namespace {} listens on {} (shims: {:?})",
+                self.namespace,
+                socket.display(),
+                self.shim_pids()
+            )
+        })
+    }
+
+    /// The shim process listening on task `id`'s socket, or `None` while there is no bundle,
+    /// `address` file or listening shim (yet): for a caller that looks for the shim while ctr
+    /// is still starting it.
+    pub fn find_shim_pid(&self, id: &str) -> Option<i32> {
+        let socket = read_address(&self.bundle(id))?;
+        if let Ok(mut footprint) = self.footprint.lock() {
+            footprint.sockets.insert(socket.clone());
+        }
+        self.shim_pids()
+            .into_iter()
             .find(|&pid| listening_unix_sockets(pid).contains(&socket))
-            .unwrap_or_else(|| {
-                panic!(
-                    "no shim of namespace {} listens on {} (shims: {shims:?})",
-                    self.namespace,
-                    socket.display()
-                )
-            })
     }
 
     /// What this daemon's containers still hold on the host, one line each: shim processes,
@@ -522,7 +536,7 @@ impl Containerd {
              \n\
              [ttrpc]\n  address = {ttrpc}\n\
              \n\
-             [debug]\n  address = \"\"\n  level = \"debug\"\n\
+             [debug]\n  address = \"\"\n  level = {level}\n\
              \n\
              [metrics]\n  address = \"\"\n",
             root = quoted(self.root()),
@@ -530,6 +544,7 @@ impl Containerd {
             disabled = disabled.join(", "),
             grpc = quoted(self.address()),
             ttrpc = quoted(self.ttrpc_address()),
+            level = serde_json::to_string(&self.options.log_level).expect("a string serializes"),
         )
     }
 

@@ -661,10 +661,14 @@ enum Kind {
     },
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Mode {
+/// How ctr stays with the process it launches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Attached to its stdio, without a terminal; ctr exits with the process.
     Attached,
+    /// `-d`: ctr returns once the process started.
     Detached,
+    /// `-t`: attached on a terminal, which must be ctr's own stdin.
     Terminal,
 }
 
@@ -773,6 +777,22 @@ impl<'a> Launch<'a> {
             }
         }
         args
+    }
+
+    /// ctr's whole command line for `mode` (the binary, `--address`, `--namespace`, then what
+    /// the other finishers run), for a caller that runs it its own way: timed without the
+    /// helpers' reader threads, with its stdout read as a stream, or under `script`.
+    pub fn command_line(self, mode: Mode) -> Vec<String> {
+        self.ctr.record_id(self.id());
+        let mut line = vec![
+            self.ctr.binary.display().to_string(),
+            "--address".into(),
+            self.ctr.address.display().to_string(),
+            "--namespace".into(),
+            self.ctr.namespace.clone(),
+        ];
+        line.extend(self.args(mode));
+        line
     }
 
     /// Runs attached without a terminal: the input is fed to stdin, and stdout, stderr and the
