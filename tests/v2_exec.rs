@@ -79,3 +79,22 @@ fn an_exec_returns_its_exit_code_while_the_init_keeps_running() {
         "the execs are gone from ctr task ps"
     );
 }
+
+#[test]
+fn an_exec_that_cannot_start_fails_at_once_with_the_runtimes_reason_and_the_container_runs_on() {
+    let (_containerd, ctr) = daemon_with_sleeper();
+    let missing = "executable file not found";
+    // ctr waits for the end of an exec's outputs before it deletes the exec: outputs left open
+    // after a failed start would hang it, with and without a terminal.
+    let output = ctr.exec("c1", "e1", &["no-such-binary"]).attached();
+    assert_ne!(output.code(), Some(0), "{output}");
+    assert!(output.stderr_text().contains(missing), "{output}");
+    let terminal = ctr
+        .exec("c1", "e2", &["no-such-binary"])
+        .terminal(24, 80)
+        .finish(LONG);
+    assert!(!terminal.status.success(), "{}", terminal.text());
+    assert!(terminal.text().contains(missing), "{}", terminal.text());
+    let after = ctr.exec("c1", "e3", &["echo", "still here"]).attached();
+    assert_eq!(after.stdout_text(), "still here\n", "{after}");
+}

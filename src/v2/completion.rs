@@ -120,8 +120,12 @@ impl Shim {
                 if let Some(reply) = reply {
                     self.answer::<Empty>(reply, Err(refuse(Code::Unknown, message)));
                 }
-                // Its waiters learn that it never ran; the exec stays until Delete.
+                // Its waiters learn that it never ran; the exec stays until Delete. Its outputs
+                // close now, after what the runtime wrote into them: the client waits for their
+                // end before it deletes the exec, so held open they would hang it for good.
                 self.answer_waiters(key);
+                self.sup.flush_outputs(key);
+                self.sup.close_stdio(key);
             }
         }
     }
