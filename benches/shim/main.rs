@@ -56,11 +56,11 @@ fn parse_options() -> Options {
     let mut options = Options {
         runs: 5,
         bytes: 1 << 30,
-        tty_bytes: 1 << 30,
+        tty_bytes: 256 << 20,
         many: 50,
         idle: Duration::from_secs(10),
         v2_bytes: 1 << 30,
-        v2_tty_bytes: 256 << 20,
+        v2_tty_bytes: 1 << 30,
         v2_many: 20,
         tail_runs: 50,
         chart: None,

@@ -1,6 +1,7 @@
 //! One sleeping container per supervisor: its memory, wake-ups while idle, threads and
 //! descriptors. In each run every supervisor gets its own container, started after the previous
-//! one's was measured and stopped only at the end of the run, the last first.
+//! one's memory was measured; then all of them are watched idle together, and stopped at the
+//! end of the run, the last first.
 
 use std::time::Duration;
 
@@ -41,8 +42,8 @@ pub fn run(options: &Options, report: &mut Report) {
     let mut found: Vec<Sleeping> = supervisors.iter().map(|_| Sleeping::default()).collect();
     for run in 0..runs {
         eprintln!("memory/idle run {}/{runs}", run + 1);
-        let mut running: Vec<Box<dyn Supervised>> = Vec::new();
-        for (supervisor, found) in supervisors.iter().zip(&mut found) {
+        let mut running: Vec<(usize, Box<dyn Supervised>, u64)> = Vec::new();
+        for (index, supervisor) in supervisors.iter().enumerate() {
             if !supervisor.available() {
                 continue;
             }
@@ -51,17 +52,20 @@ pub fn run(options: &Options, report: &mut Report) {
             // Measured once the start-up's work is over, not during it.
             driver::pause(Duration::from_millis(300));
             probes::sync_page_cache();
+            let found = &mut found[index];
             found.memory.push(probes::memory(&pids));
             found.descriptors = Some(probes::descriptors(&pids));
             found.threads = Some(probes::threads(&pids));
-            let before = probes::context_switches(&pids);
-            driver::pause(options.idle);
-            found
-                .idle_switches
-                .push((probes::context_switches(&pids) - before) as f64);
-            running.push(sleeping);
+            running.push((index, sleeping, probes::context_switches(&pids)));
         }
-        while let Some(sleeping) = running.pop() {
+        // One idle window for all: a sleeping supervisor has nothing to say to another one, so
+        // watching them side by side counts the same wake-ups in half the time.
+        driver::pause(options.idle);
+        for (index, sleeping, before) in &running {
+            let after = probes::context_switches(&sleeping.pids());
+            found[*index].idle_switches.push((after - before) as f64);
+        }
+        while let Some((_, sleeping, _)) = running.pop() {
             sleeping.stop();
         }
     }

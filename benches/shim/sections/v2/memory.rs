@@ -207,7 +207,7 @@ impl Memory {
                 Shade::Medium,
             ),
             (
-                format!("{many} grouped, 1 shim"),
+                format!("{many} in 1 shim"),
                 each(&self.pss_grouped, many as f64),
                 Shade::Light,
             ),
