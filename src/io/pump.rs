@@ -15,9 +15,10 @@
 //! An output pump's capacity is elastic. Its pipe and FIFO start at the kernel's default; when
 //! one transfer finds a full default pipe's worth waiting, or the sink is full while the source
 //! is full too, the stream outruns the shim's wake-ups or its reader, and the pump enlarges both
-//! to [`STREAMING_CAPACITY`], so that each wake-up moves up to a MiB. Whoever owns the pump then looks at it now and then ([`Pump::look`]); once a look
-//! finds that nothing moved since the previous one, the pump gives both pipes their default
-//! capacity back (see [`crate::io::pipe`] for why that matters to the whole host).
+//! to [`STREAMING_CAPACITY`], so that each wake-up moves up to a MiB. Whoever owns the pump
+//! then looks at it now and then ([`Pump::look`]); once a look finds that nothing moved since
+//! the previous one, the pump gives both pipes their default capacity back (see
+//! [`crate::io::pipe`] for why that matters to the whole host).
 
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};

@@ -44,6 +44,9 @@ fn main() -> ExitCode {
     }
     let pid = containerd.shim_pid("demo-sleeper");
     let field = |name: &str| proc_status(pid, name).unwrap_or_default();
+    // A shim binary built a moment ago is still dirty in the page cache, and its mapped pages
+    // would count as the shim's Private_Dirty until written back.
+    nix::unistd::sync();
     let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
     let memory = |name: &str| {
         rollup
