@@ -166,10 +166,15 @@ fn run(options: &Options) -> Result<u32, String> {
         stdin: options.stdin,
         ..ProcessOptions::default()
     };
+    let made_state = !options.state.exists();
     let mut dir = ProcessDir::create(&options.state, &options.id, "init", &process_options)
         .map_err(|e| format!("process directory: {e}"))?;
     let result = supervise(options, &mut dir);
     let _ = dir.remove();
+    if made_state {
+        // Only when empty: another driver may be using the same default directory.
+        let _ = std::fs::remove_dir(&options.state);
+    }
     result
 }
 
