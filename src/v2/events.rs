@@ -206,7 +206,8 @@ impl<R: Copy> Publisher<R> {
                 Err(_) => return false,
             }
         }
-        link.outgoing.clear();
+        // Events are rare: nothing kept between them.
+        link.outgoing = Vec::new();
         link.written = 0;
         true
     }
@@ -223,7 +224,10 @@ impl<R: Copy> Publisher<R> {
                     }
                     Ok(count) => link.decoder.filled(count),
                     Err(Errno::EINTR) => continue,
-                    Err(Errno::EAGAIN) => break,
+                    Err(Errno::EAGAIN) => {
+                        link.decoder.release_if_empty();
+                        break;
+                    }
                     Err(_) => {
                         broken = true;
                         break;

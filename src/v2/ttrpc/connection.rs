@@ -96,7 +96,10 @@ impl Connection {
                     self.decode(calls);
                 }
                 Err(Errno::EINTR) => continue,
-                Err(Errno::EAGAIN) => return,
+                Err(Errno::EAGAIN) => {
+                    self.decoder.release_if_empty();
+                    return;
+                }
                 Err(_) => {
                     self.closed = true;
                     return;
@@ -169,9 +172,9 @@ impl Connection {
             }
         }
         if self.written == self.outgoing.len() {
-            self.outgoing.clear();
-            // Give back the memory of a burst of large answers.
-            self.outgoing.shrink_to(4096);
+            // Nothing kept between calls: an idle connection (containerd holds one per task)
+            // owns no buffer.
+            self.outgoing = Vec::new();
             self.written = 0;
         }
         self.pending() <= OUTGOING_LIMIT

@@ -198,6 +198,17 @@ impl Decoder {
         self.buffer.capacity()
     }
 
+    /// Frees the buffer when it holds no byte of an unfinished frame. containerd keeps one
+    /// connection per task open and idle, so a buffer kept between calls would cost a page per
+    /// container; reading the next call allocates one again.
+    pub fn release_if_empty(&mut self) {
+        if self.held() == 0 {
+            self.buffer = Vec::new();
+            self.start = 0;
+            self.end = 0;
+        }
+    }
+
     /// Moves the bytes not handed out to the front, so that the space after them is free.
     fn compact(&mut self) {
         if self.start == 0 {

@@ -284,6 +284,32 @@ fn the_buffer_shrinks_back_to_one_chunk_after_a_large_frame() {
 }
 
 #[test]
+fn an_idle_decoder_owns_no_buffer_and_one_holding_part_of_a_frame_keeps_it() {
+    let mut decoder = Decoder::new();
+    let mut stream = frame_bytes(1, FrameKind::Request, b"call");
+    assert_eq!(feed(&mut decoder, &stream, &[4096]).len(), 1);
+    decoder.release_if_empty();
+    assert_eq!(decoder.capacity(), 0, "between calls");
+
+    stream.truncate(HEADER_LEN + 2);
+    assert!(feed(&mut decoder, &stream, &[4096]).is_empty());
+    decoder.release_if_empty();
+    assert_eq!(
+        decoder.held(),
+        HEADER_LEN + 2,
+        "the unfinished frame's bytes"
+    );
+    let rest = b"ll";
+    decoder.spare()[..2].copy_from_slice(rest);
+    decoder.filled(2);
+    assert_eq!(
+        decoder.next_item().map(own),
+        Some(request(1, b"call")),
+        "the frame completed after the release"
+    );
+}
+
+#[test]
 fn the_encoder_refuses_a_payload_over_the_limit_and_writes_nothing() {
     let mut out = b"earlier".to_vec();
     let too_large = vec![0; MAX_PAYLOAD + 1];
