@@ -68,7 +68,7 @@ fn main() -> ExitCode {
 
 fn serve(args: &args::Args, cwd: &std::path::Path) -> ExitCode {
     // First, before the shim opens anything of its own.
-    close_descriptors_above(LISTENER_FD);
+    tinyshim::io::inherited::close_above(LISTENER_FD.unsigned_abs());
     let log = Log::open(cwd, args.debug);
     // Anything the process itself prints (an abort) lands in containerd's log too.
     if let Some(fifo) = log.fifo() {
@@ -112,15 +112,5 @@ fn serve(args: &args::Args, cwd: &std::path::Path) -> ExitCode {
             Log::open(cwd, false).write(Level::Warning, &error.to_string());
             ExitCode::FAILURE
         }
-    }
-}
-
-/// Closes every descriptor above `last` that the shim inherited: containerd's are close-on-exec,
-/// but a wrapper's would reach every container.
-fn close_descriptors_above(last: i32) {
-    let first = (last + 1) as u32;
-    // SAFETY: close_range takes no pointers; nothing in the process owns these numbers yet.
-    unsafe {
-        nix::libc::syscall(nix::libc::SYS_close_range, first, u32::MAX, 0u32);
     }
 }

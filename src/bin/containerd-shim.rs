@@ -33,7 +33,7 @@ fn main() -> ExitCode {
         }
         _ => {}
     }
-    close_inherited_descriptors();
+    tinyshim::io::inherited::close_above(2);
     let log = match ShimLog::open(Path::new(SHIM_LOG)) {
         Ok(log) => log,
         Err(e) => {
@@ -81,33 +81,4 @@ fn parse_args(argv: &[OsString]) -> Result<Args, Error> {
         bundle: PathBuf::from(bundle),
         runtime: text(runtime, "runtime")?,
     })
-}
-
-/// Closes every descriptor above 2 that the shim inherited. containerd's are all close-on-exec,
-/// but a leaky parent (a wrapper script, another daemon) would otherwise pass its descriptors on
-/// to the runtime and into the container, and keep them open in the shim for its whole life.
-/// (Rust's start-up code has already reopened any of 0, 1 and 2 that was closed on `/dev/null`,
-/// so the shim's own opens never take those numbers.)
-fn close_inherited_descriptors() {
-    // SAFETY: close_range takes no pointers; nothing in the shim owns a descriptor above 2 yet
-    // (this runs before the first open), so no owner is left holding a closed number.
-    let closed = unsafe { nix::libc::syscall(nix::libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
-    if closed == 0 {
-        return;
-    }
-    // Kernels before 5.9 have no close_range: close what /proc lists instead.
-    let Ok(entries) = std::fs::read_dir("/proc/self/fd") else {
-        return;
-    };
-    let inherited: Vec<i32> = entries
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-        .filter(|&fd| fd > 2)
-        .collect();
-    for fd in inherited {
-        // SAFETY: as above, no owner exists for these numbers; the directory handle used to list
-        // them is already closed, so closing a stale number fails harmlessly with EBADF.
-        unsafe {
-            nix::libc::close(fd);
-        }
-    }
 }

@@ -60,6 +60,17 @@ pub enum ConsoleArg<'a> {
     Legacy(&'a Path),
 }
 
+impl ConsoleArg<'_> {
+    /// Appends the runtime's console arguments, if any, to a command line.
+    pub fn push_to(self, args: &mut Vec<std::ffi::OsString>) {
+        match self {
+            ConsoleArg::None => {}
+            ConsoleArg::Socket(path) => args.extend(["--console-socket".into(), path.into()]),
+            ConsoleArg::Legacy(path) => args.extend(["--console".into(), path.into()]),
+        }
+    }
+}
+
 /// A pump's failure, for the frontend's log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PumpFailure {

@@ -5,6 +5,10 @@
 //! number, no sign, no whitespace, no newline, naming a possible pid.
 
 use std::fmt;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::io::input;
 
 /// The largest pid Linux can hand out (`PID_MAX_LIMIT` on 64-bit kernels).
 pub const PID_MAX_LIMIT: i32 = 4 * 1024 * 1024;
@@ -48,8 +52,14 @@ fn shown(bytes: &[u8]) -> String {
     text
 }
 
+/// Reads and parses the pid file at `path`; an error names the file.
+pub fn read(path: &Path) -> Result<i32> {
+    let bytes = input::read_limited(path)?;
+    parse(&bytes).map_err(|e| Error::invalid(format!("pid file {}", path.display()), e))
+}
+
 /// Parses a pid file's bytes.
-pub fn parse(bytes: &[u8]) -> Result<i32, PidFileError> {
+pub fn parse(bytes: &[u8]) -> std::result::Result<i32, PidFileError> {
     if bytes.is_empty() {
         return Err(PidFileError::Empty);
     }

@@ -6,7 +6,6 @@ use nix::unistd::Pid;
 use super::effects::runtime_failure;
 use super::{CallTag, Notice, Supervisor, UNCLAIMED_EXITS};
 use crate::error::{Error, Result};
-use crate::io::input;
 use crate::process::phase::{Event, Phase};
 use crate::process::{Failure, ProcessKey};
 use crate::reaper::{self, ExitStatus};
@@ -125,10 +124,7 @@ impl Supervisor {
             .stdio
             .require_terminal(&plan.runtime.name, &mut self.lp)?;
         let path = &plan.pid_file;
-        let bytes = input::read_limited(path)?;
-        let pid = pid_file::parse(&bytes)
-            .map(Pid::from_raw)
-            .map_err(|e| Error::invalid(format!("pid file {}", path.display()), e))?;
+        let pid = Pid::from_raw(pid_file::read(path)?);
         let reaped = self.unclaimed.iter().any(|(p, _)| *p == pid);
         if !reaped && !reaper::is_child(pid) {
             return Err(Error::invalid(

@@ -55,7 +55,7 @@ impl CommandLines {
         let mut argv = self.logged("create");
         argv.push("--bundle".into());
         argv.push(self.bundle.clone().into());
-        push_console(&mut argv, console);
+        console.push_to(&mut argv);
         if no_pivot {
             argv.push("--no-pivot".into());
         }
@@ -69,7 +69,7 @@ impl CommandLines {
         argv.push("-d".into());
         argv.push("--process".into());
         argv.push(self.process_dir.join("process.json").into());
-        push_console(&mut argv, console);
+        console.push_to(&mut argv);
         self.finish(&mut argv);
         command(argv, "exec")
     }
@@ -108,7 +108,7 @@ impl CommandLines {
             argv.push("--empty-ns".into());
             argv.push(ns.into());
         }
-        push_console(&mut argv, console);
+        console.push_to(&mut argv);
         self.finish(&mut argv);
         command(argv, "restore")
     }
@@ -130,20 +130,6 @@ impl CommandLines {
 
 fn command(args: Vec<OsString>, subcommand: &'static str) -> CommandLine {
     CommandLine { args, subcommand }
-}
-
-fn push_console(argv: &mut Vec<OsString>, console: ConsoleArg<'_>) {
-    match console {
-        ConsoleArg::None => {}
-        ConsoleArg::Socket(path) => {
-            argv.push("--console-socket".into());
-            argv.push(path.into());
-        }
-        ConsoleArg::Legacy(path) => {
-            argv.push("--console".into());
-            argv.push(path.into());
-        }
-    }
 }
 
 #[cfg(test)]

@@ -15,7 +15,6 @@ use std::time::SystemTime;
 
 use prost::Message;
 
-use crate::io::input::read_limited;
 use crate::runtime::pid_file;
 use crate::v2::args::Args;
 use crate::v2::bundle;
@@ -67,7 +66,7 @@ pub fn delete(args: &Args, cwd: &Path, search: &OsStr) -> (Vec<u8>, Vec<String>)
                 id: &args.id,
                 bundle,
             };
-            let command = lines.delete(true);
+            let command = lines.delete();
             let ran = Command::new(&runtime.program)
                 .args(&command.args)
                 .current_dir(bundle)
@@ -92,12 +91,9 @@ pub fn delete(args: &Args, cwd: &Path, search: &OsStr) -> (Vec<u8>, Vec<String>)
         }
         Err(e) => warnings.push(e.to_string()),
     }
-    rootfs::unmount_all(&bundle.join(rootfs::ROOTFS));
+    rootfs::unmount_all(bundle);
     remove_dead_socket(bundle, &mut warnings);
-    let pid = read_limited(&bundle.join(INIT_PID_FILE))
-        .ok()
-        .and_then(|bytes| pid_file::parse(&bytes).ok())
-        .map_or(0, |pid| pid as u32);
+    let pid = pid_file::read(&bundle.join(INIT_PID_FILE)).map_or(0, |pid| pid as u32);
     let response = DeleteResponse {
         pid,
         exit_status: KILLED,

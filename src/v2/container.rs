@@ -66,11 +66,10 @@ pub struct Container {
     pub execs: BTreeMap<String, Exec>,
     /// `runc pause` succeeded and no resume since.
     pub paused: bool,
-    /// The shim mounted the rootfs, and unmounts it at Delete.
-    pub mounted: bool,
     /// A Delete is under way.
     pub deleting: bool,
-    /// The mounts Create was given, for the TaskCreate event.
+    /// The mounts Create was given, for the TaskCreate event; the shim mounted them and
+    /// unmounts them at Delete.
     pub rootfs: Vec<Mount>,
 }
 

@@ -74,7 +74,7 @@ impl Shim {
         let mounted = !r.rootfs.is_empty();
         let unmount = |error: CallError| {
             if mounted {
-                rootfs::unmount_all(&bundle.join(rootfs::ROOTFS));
+                rootfs::unmount_all(&bundle);
             }
             error
         };
@@ -115,7 +115,6 @@ impl Shim {
                 io,
                 execs: Default::default(),
                 paused: false,
-                mounted,
                 deleting: false,
                 rootfs: r.rootfs,
             },

@@ -39,7 +39,7 @@ impl Shim {
                 id: &r.id,
                 bundle: &container.bundle,
             };
-            let command = lines.delete(true);
+            let command = lines.delete();
             let (runtime, bundle) = (container.runtime.clone(), container.bundle.clone());
             let tag = self.tag();
             self.sup
@@ -136,8 +136,8 @@ impl Shim {
             self.launches.remove(&key);
             self.loggers.remove(&key);
         }
-        if container.mounted {
-            rootfs::unmount_all(&container.bundle.join(rootfs::ROOTFS));
+        if !container.rootfs.is_empty() {
+            rootfs::unmount_all(&container.bundle);
         }
     }
 
@@ -151,7 +151,7 @@ impl Shim {
         let tag = self.tag();
         let spawned = self.sup.spawn_call(
             &container.runtime,
-            &lines.delete(true),
+            &lines.delete(),
             Some(&container.bundle),
             true,
             tag,

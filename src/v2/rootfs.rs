@@ -108,7 +108,7 @@ pub fn mount_all(bundle: &Path, mounts: &[Mount]) -> Result<()> {
         .map_err(|e| Error::os(format!("mkdir {}", rootfs.display()), e))?;
     for m in mounts {
         if let Err(error) = mount_one(&rootfs, m) {
-            unmount_all(&rootfs);
+            unmount_all(bundle);
             return Err(error);
         }
     }
@@ -146,10 +146,11 @@ fn mount_one(rootfs: &Path, m: &Mount) -> Result<()> {
     Ok(())
 }
 
-/// Takes down every mount stacked on `path`; nothing mounted is no error.
-pub fn unmount_all(path: &Path) {
+/// Takes down every mount stacked on `<bundle>/rootfs`; nothing mounted is no error.
+pub fn unmount_all(bundle: &Path) {
+    let rootfs = bundle.join(ROOTFS);
     for _ in 0..MOST_STACKED {
-        match umount2(path, MntFlags::empty()) {
+        match umount2(&rootfs, MntFlags::empty()) {
             Ok(()) => continue,
             Err(Errno::EINTR) => continue,
             // EINVAL: nothing (more) is mounted there; ENOENT: no such directory.

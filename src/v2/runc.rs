@@ -113,7 +113,7 @@ impl CommandLines<'_> {
         let mut args = self.global("create");
         args.extend(["--bundle".into(), self.bundle.into()]);
         args.extend(["--pid-file".into(), self.init_pid_file().into()]);
-        push_console(&mut args, console);
+        console.push_to(&mut args);
         if self.settings.no_pivot_root {
             args.push("--no-pivot".into());
         }
@@ -152,7 +152,7 @@ impl CommandLines<'_> {
         let mut args = self.global("exec");
         args.extend(["--process".into(), process_file.into()]);
         args.extend(["--pid-file".into(), pid_file.into()]);
-        push_console(&mut args, console);
+        console.push_to(&mut args);
         args.push("--detach".into());
         args.push(self.id.into());
         CommandLine {
@@ -175,12 +175,11 @@ impl CommandLines<'_> {
         }
     }
 
-    /// `delete`, `--force` when the container may still run.
-    pub fn delete(&self, force: bool) -> CommandLine {
+    /// `delete --force`: the container may still run (a Delete after a failed start, the
+    /// `delete` subcommand after a dead shim), and runc then kills it first.
+    pub fn delete(&self) -> CommandLine {
         let mut args = self.global("delete");
-        if force {
-            args.push("--force".into());
-        }
+        args.push("--force".into());
         args.push(self.id.into());
         CommandLine {
             args,
@@ -204,14 +203,6 @@ impl CommandLines<'_> {
             args,
             subcommand: "ps",
         }
-    }
-}
-
-fn push_console(args: &mut Vec<OsString>, console: ConsoleArg<'_>) {
-    match console {
-        ConsoleArg::None => {}
-        ConsoleArg::Socket(path) => args.extend(["--console-socket".into(), path.into()]),
-        ConsoleArg::Legacy(path) => args.extend(["--console".into(), path.into()]),
     }
 }
 

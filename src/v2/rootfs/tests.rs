@@ -48,8 +48,8 @@ fn a_read_only_bind_of_a_directory_is_mounted_and_taken_down() {
     assert!(rootfs.join("marker").exists());
     let write = std::fs::write(rootfs.join("new"), b"y");
     assert!(write.is_err(), "read-only");
-    unmount_all(&rootfs);
+    unmount_all(&bundle);
     assert!(!rootfs.join("marker").exists());
-    unmount_all(&rootfs);
+    unmount_all(&bundle);
     std::fs::remove_dir_all(&scratch).expect("clean up");
 }

@@ -73,7 +73,7 @@ fn every_command_line_has_go_runcs_form() {
         format!("{GLOBAL} kill c1 15")
     );
     assert_eq!(
-        text(lines(&settings).delete(true)),
+        text(lines(&settings).delete()),
         format!("{GLOBAL} delete --force c1")
     );
     assert_eq!(
