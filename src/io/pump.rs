@@ -115,26 +115,6 @@ enum Capacity {
     },
 }
 
-/// What a look at an elastic pump found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Look {
-    /// Default capacity: nothing to look at any more.
-    Idle,
-    /// Bytes moved since the last look: look again later.
-    Streaming,
-    /// Nothing moved, but bytes still wait in a pipe, which keeps it large: look again later.
-    Held,
-    /// Nothing moved and the pipes are back at the default.
-    Shrunk,
-}
-
-impl Look {
-    /// Whether the owner should look again.
-    pub fn again(self) -> bool {
-        matches!(self, Look::Streaming | Look::Held)
-    }
-}
-
 /// The copy path's state: bytes `start..end` of `buffer` are read but not yet written.
 #[derive(Debug)]
 struct CopyState {
@@ -195,21 +175,23 @@ impl Pump {
     }
 
     /// Looks at an enlarged pump: if nothing moved since the last look, gives the pipes their
-    /// default capacity back.
-    pub fn look(&mut self) -> Look {
+    /// default capacity back. Returns whether the owner should look again: bytes moved since
+    /// the last look, or nothing moved but bytes still wait in a pipe, which keeps it large.
+    pub fn look(&mut self) -> bool {
         let Capacity::Enlarged {
             moved_at_look,
             refused,
         } = self.capacity
         else {
-            return Look::Idle;
+            // Default capacity: nothing to look at any more.
+            return false;
         };
         if self.moved != moved_at_look {
             self.capacity = Capacity::Enlarged {
                 moved_at_look: self.moved,
                 refused: 0,
             };
-            return Look::Streaming;
+            return true;
         }
         // EBUSY means a pipe holds more than the default: it shrinks once that is read.
         let shrunk = [self.source(), self.sink()]
@@ -218,18 +200,14 @@ impl Pump {
             .all(|fd| !matches!(pipe::set_capacity(fd, DEFAULT_CAPACITY), Err(Errno::EBUSY)));
         if shrunk {
             self.capacity = Capacity::Default;
-            return Look::Shrunk;
+            return false;
         }
         let refused = refused.saturating_add(1);
         self.capacity = Capacity::Enlarged {
             moved_at_look,
             refused,
         };
-        if refused >= REFUSED_LOOKS {
-            Look::Idle
-        } else {
-            Look::Held
-        }
+        refused < REFUSED_LOOKS
     }
 
     /// Whether an elastic pump at the default capacity has a full source.

@@ -27,8 +27,6 @@ pub const EMPTY_POLL: Duration = Duration::from_millis(5);
 /// What the drain waits for once every output has reached EOF.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AfterEof {
-    /// Nothing more.
-    Nothing,
     /// A reader for any byte left unread in a client FIFO (the frontend closes the FIFOs next,
     /// and a FIFO nobody holds loses its bytes).
     Reader,
@@ -119,7 +117,6 @@ impl Drain {
             };
         }
         let (unread, poll, why): (u64, _, _) = match self.policy.after_eof {
-            AfterEof::Nothing => return Check::Done(DrainEnd::Complete),
             AfterEof::Reader => (
                 outputs.iter_mut().map(|o| o.unread_without_reader()).sum(),
                 READER_POLL,

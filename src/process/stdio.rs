@@ -310,13 +310,14 @@ impl ProcessStdio {
         }
     }
 
-    /// The output streams.
-    pub fn outputs(&mut self) -> Vec<&mut Output> {
-        match &mut self.streams {
-            Streams::Pipes { stdout, stderr, .. } => vec![stdout, stderr],
-            Streams::Terminal(Terminal::Attached { stdout, .. }) => vec![stdout],
-            Streams::Terminal(_) => Vec::new(),
-        }
+    /// The output streams; allocates nothing, since the supervisor asks after every readiness.
+    pub fn outputs(&mut self) -> impl Iterator<Item = &mut Output> {
+        let (first, second) = match &mut self.streams {
+            Streams::Pipes { stdout, stderr, .. } => (Some(stdout), Some(stderr)),
+            Streams::Terminal(Terminal::Attached { stdout, .. }) => (Some(stdout), None),
+            Streams::Terminal(_) => (None, None),
+        };
+        first.into_iter().chain(second)
     }
 
     /// Closes the FIFOs, the pipes and the terminal.

@@ -107,7 +107,7 @@ impl Supervisor {
             return;
         };
         process.stdio.release_held_slave();
-        let moved = process.stdio.outputs().iter().map(|o| o.moved()).sum();
+        let moved = process.stdio.outputs().map(|o| o.moved()).sum();
         process.drain = Some((
             Drain::new(process.drain_policy, moved, Instant::now()),
             None,
@@ -122,7 +122,8 @@ impl Supervisor {
         let Some((mut drain, timer)) = process.drain.take() else {
             return;
         };
-        let check = drain.check(&mut process.stdio.outputs(), Instant::now());
+        let mut outputs: Vec<_> = process.stdio.outputs().collect();
+        let check = drain.check(&mut outputs, Instant::now());
         match check {
             Check::Wait(next) => {
                 // A pending look that comes later than needed is replaced; one that comes early

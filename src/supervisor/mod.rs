@@ -30,7 +30,6 @@ use slab::Slab;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::event_loop::EventLoop;
-use crate::io::pump::{Look, Pump};
 use crate::process::drain::{DrainEnd, DrainPolicy};
 use crate::process::phase::{Event, Phase, Refused, Rules};
 use crate::process::stdio::{ConsoleArg, ProcessStdio, PumpFailure, StdioSetup};
@@ -326,15 +325,13 @@ impl Supervisor {
             }
             Source::Capacity => {
                 process.capacity_look = None;
-                // Every pump is looked at, so each can give its pages back.
-                let looks: Vec<Look> = process
+                // Every pump is looked at (no short-circuit), so each can give its pages back.
+                let again = process
                     .stdio
                     .outputs()
-                    .into_iter()
                     .filter_map(|output| output.pump.as_mut())
-                    .map(Pump::look)
-                    .collect();
-                if looks.iter().any(|look| look.again()) {
+                    .fold(false, |again, pump| pump.look() | again);
+                if again {
                     self.look_at_capacity_later(key);
                 }
                 return;
@@ -358,7 +355,6 @@ impl Supervisor {
                 && process
                     .stdio
                     .outputs()
-                    .iter()
                     .any(|output| output.pump.as_ref().is_some_and(|pump| pump.enlarged()))
         });
         if enlarged {
