@@ -48,11 +48,19 @@ pub struct Finished<T> {
 }
 
 impl<T> Finished<T> {
+    /// The last line of its stderr that is not blank, as printed.
+    pub fn last_stderr_line(&self) -> Option<String> {
+        String::from_utf8_lossy(&self.stderr)
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .map(str::to_string)
+    }
+
     /// The runtime's own words on failure: its last stderr line, else how it ended.
     pub fn failure(&self, runtime: &str, subcommand: &str) -> String {
-        let text = String::from_utf8_lossy(&self.stderr);
-        match text.lines().rev().map(str::trim).find(|l| !l.is_empty()) {
-            Some(line) => format!("{runtime} {subcommand}: {line}"),
+        match self.last_stderr_line() {
+            Some(line) => format!("{runtime} {subcommand}: {}", line.trim()),
             None => format!("{runtime} {subcommand}: exit status {}", self.status.code()),
         }
     }

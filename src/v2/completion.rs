@@ -11,7 +11,7 @@ use std::time::SystemTime;
 use crate::process::{Failure, ProcessKey};
 use crate::runtime::call::Finished;
 use crate::v2::container;
-use crate::v2::daemon::{refuse, Shim};
+use crate::v2::daemon::Shim;
 use crate::v2::lifecycle::exec_spec_file;
 use crate::v2::proto::events::{
     TaskCreate, TaskExecStarted, TaskExit, TaskIo, TaskPaused, TaskResumed, TaskStart,
@@ -23,6 +23,7 @@ use crate::v2::proto::ttrpc::Code;
 use crate::v2::proto::types::ProcessInfo;
 use crate::v2::runc;
 use crate::v2::service::{timestamp, Pending};
+use crate::v2::ttrpc::request::CallError;
 
 impl Shim {
     pub(super) fn owner(&self, key: ProcessKey) -> Option<(String, Option<String>)> {
@@ -30,10 +31,7 @@ impl Shim {
     }
 
     pub(super) fn pid(&self, key: ProcessKey) -> u32 {
-        self.sup
-            .process(key)
-            .and_then(|p| p.phase.pid())
-            .map_or(0, |pid| pid.as_raw() as u32)
+        container::pid(self.sup.process(key).map(|p| p.phase))
     }
 
     /// Why a launch or start failed, in the runtime's words where it gave any.
@@ -106,7 +104,7 @@ impl Shim {
             None => {
                 let message = self.failure_message(key, "create", &bundle);
                 if let Some(reply) = reply {
-                    self.answer::<Empty>(reply, Err(refuse(Code::Unknown, message)));
+                    self.answer::<Empty>(reply, Err(CallError::new(Code::Unknown, message)));
                 }
                 // The runtime may have left a half-made container: nobody waits for its removal.
                 if let Some(container) = self.containers.remove(&id) {
@@ -118,7 +116,7 @@ impl Shim {
                 self.remove_spec_file(&id, &exec_id);
                 let message = self.failure_message(key, "exec", &bundle);
                 if let Some(reply) = reply {
-                    self.answer::<Empty>(reply, Err(refuse(Code::Unknown, message)));
+                    self.answer::<Empty>(reply, Err(CallError::new(Code::Unknown, message)));
                 }
                 // Its waiters learn that it never ran; the exec stays until Delete. Its outputs
                 // close now, after what the runtime wrote into them: the client waits for their
@@ -154,7 +152,7 @@ impl Shim {
         };
         let message = self.failure_message(key, "start", &bundle);
         if let Some(reply) = self.launches.remove(&key) {
-            self.answer::<Empty>(reply, Err(refuse(Code::Unknown, message)));
+            self.answer::<Empty>(reply, Err(CallError::new(Code::Unknown, message)));
         }
     }
 
@@ -201,28 +199,23 @@ impl Shim {
             return;
         };
         let ok = call.status == crate::reaper::ExitStatus::Exited(0);
-        let stderr = String::from_utf8_lossy(&call.stderr);
-        let said = stderr
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("");
+        let said = call.last_stderr_line().unwrap_or_default();
         match pending {
             Pending::Kill if ok => self.answer(reply, Ok(Empty {})),
             Pending::Kill => {
                 let gone = ["not running", "no such process", "already finished"];
                 let error = if gone.iter().any(|g| said.contains(g)) {
-                    refuse(Code::NotFound, "process already finished")
+                    CallError::new(Code::NotFound, "process already finished")
                 } else if said.contains("does not exist") {
-                    refuse(Code::NotFound, format!("no such container: {said}"))
+                    CallError::new(Code::NotFound, format!("no such container: {said}"))
                 } else {
-                    refuse(Code::Unknown, call.failure("runc", "kill"))
+                    CallError::new(Code::Unknown, call.failure("runc", "kill"))
                 };
                 self.answer::<Empty>(reply, Err(error));
             }
             Pending::Freeze { id, pause } => {
                 if !ok {
-                    let error = refuse(
+                    let error = CallError::new(
                         Code::Unknown,
                         call.failure("runc", if pause { "pause" } else { "resume" }),
                     );
@@ -242,7 +235,7 @@ impl Shim {
             }
             Pending::Pids { id } => {
                 let Some(pids) = ok.then(|| runc::parse_ps(&call.stdout)).flatten() else {
-                    let error = refuse(Code::Unknown, call.failure("runc", "ps"));
+                    let error = CallError::new(Code::Unknown, call.failure("runc", "ps"));
                     return self.answer::<Empty>(reply, Err(error));
                 };
                 let processes = pids
@@ -257,17 +250,16 @@ impl Shim {
                 self.answer(reply, Ok(PidsResponse { processes }));
             }
             Pending::Delete { id } => {
-                let gone = said.contains("does not exist") || said.contains("not exist");
+                let gone = said.contains("not exist");
                 if !ok && !gone {
                     if let Some(container) = self.containers.get_mut(&id) {
                         container.deleting = false;
                     }
-                    let error = refuse(Code::Unknown, call.failure("runc", "delete"));
+                    let error = CallError::new(Code::Unknown, call.failure("runc", "delete"));
                     return self.answer::<Empty>(reply, Err(error));
                 }
                 self.deleted(reply, &id);
             }
-            Pending::Cleanup => {}
         }
     }
 

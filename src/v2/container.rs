@@ -85,6 +85,13 @@ pub fn status(phase: Option<Phase>, paused: bool) -> Status {
     }
 }
 
+/// The pid the protocol reports for a process: 0 before its runtime call has given one.
+pub fn pid(phase: Option<Phase>) -> u32 {
+    phase
+        .and_then(|p| p.pid())
+        .map_or(0, |pid| pid.as_raw() as u32)
+}
+
 /// The exit status State and Wait report: the code of a reaped process, 255 for one that
 /// never ran, 0 before the exit.
 pub fn exit_status(phase: Option<Phase>) -> u32 {

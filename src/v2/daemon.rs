@@ -27,7 +27,6 @@ use crate::v2::args::Args;
 use crate::v2::container::Container;
 use crate::v2::events::{Publisher, Routes};
 use crate::v2::log::{Level, Log};
-use crate::v2::proto::ttrpc::Code;
 use crate::v2::service::Pending;
 use crate::v2::ttrpc::connection::{self, Connection};
 use crate::v2::ttrpc::request::{encode_error, encode_reply, CallError};
@@ -51,17 +50,6 @@ pub struct Reply {
     serial: u64,
     /// The call's stream id.
     pub stream: u32,
-}
-
-impl Reply {
-    /// A reply that reaches nobody, for a call parked only so that its return is absorbed.
-    pub fn nobody() -> Reply {
-        Reply {
-            conn: usize::MAX,
-            serial: 0,
-            stream: 0,
-        }
-    }
 }
 
 /// The serving shim.
@@ -329,9 +317,4 @@ impl Shim {
             let _ = std::fs::remove_file(path);
         }
     }
-}
-
-/// An error answer.
-pub fn refuse(code: Code, message: impl Into<String>) -> CallError {
-    CallError::new(code, message)
 }

@@ -10,7 +10,7 @@ use crate::process::stdio::StdioSetup;
 use crate::process::{Kind, LaunchPlan, ProcessKey, Waiter};
 use crate::v2::bundle;
 use crate::v2::container::{valid_id, Container, Exec, Io};
-use crate::v2::daemon::{refuse, Reply, Shim};
+use crate::v2::daemon::{Reply, Shim};
 use crate::v2::log::Level;
 use crate::v2::proto::events::TaskExecAdded;
 use crate::v2::proto::google::{Any, TypeUrl};
@@ -26,19 +26,19 @@ use crate::v2::ttrpc::request::CallError;
 impl Shim {
     pub(super) fn create(&mut self, reply: Reply, r: CreateTaskRequest) -> Answer<()> {
         if !valid_id(&r.id) {
-            return Err(refuse(
+            return Err(CallError::new(
                 Code::InvalidArgument,
                 format!("invalid container id {:?}", r.id),
             ));
         }
         if self.containers.contains_key(&r.id) {
-            return Err(refuse(
+            return Err(CallError::new(
                 Code::AlreadyExists,
                 format!("container {} already exists", r.id),
             ));
         }
         if !r.checkpoint.is_empty() {
-            return Err(refuse(
+            return Err(CallError::new(
                 Code::Unimplemented,
                 "restoring a checkpoint is not implemented by tinyshim",
             ));
@@ -46,10 +46,11 @@ impl Shim {
         let bundle = PathBuf::from(&r.bundle);
         let config = bundle::load_config(&bundle).map_err(shim_error)?;
         let options = match &r.options {
-            Some(any) if any.type_url == <Options as TypeUrl>::TYPE_URL => Some(
-                any.unpack::<Options>()
-                    .map_err(|e| refuse(Code::InvalidArgument, format!("runtime options: {e}")))?,
-            ),
+            Some(any) if any.type_url == <Options as TypeUrl>::TYPE_URL => {
+                Some(any.unpack::<Options>().map_err(|e| {
+                    CallError::new(Code::InvalidArgument, format!("runtime options: {e}"))
+                })?)
+            }
             // CRI sends `runtimeoptions.v1.Options` to a runtime it does not take for runc:
             // nothing in them is for this shim, which then runs with the defaults.
             Some(any) if !any.type_url.is_empty() => {
@@ -99,7 +100,7 @@ impl Shim {
             kill_all: Some(lines.kill(nix::libc::SIGKILL as u32, true)),
         };
         if let Err(error) = self.sup.launch(key, plan) {
-            self.sup.remove(key);
+            self.forget_process(key);
             return Err(unmount(shim_error(error)));
         }
         self.owners.insert(key, (r.id.clone(), None));
@@ -131,8 +132,8 @@ impl Shim {
         io: &Io,
         settings: &Settings,
     ) -> Answer<ProcessKey> {
-        let outputs =
-            parse_outputs(&io.stdout, &io.stderr).map_err(|e| refuse(Code::InvalidArgument, e))?;
+        let outputs = parse_outputs(&io.stdout, &io.stderr)
+            .map_err(|e| CallError::new(Code::InvalidArgument, e))?;
         let opened = open_outputs(&outputs, id, &self.namespace).map_err(shim_error)?;
         let setup = StdioSetup {
             stdin: &io.stdin,
@@ -154,13 +155,13 @@ impl Shim {
     pub(super) fn exec(&mut self, reply: Reply, r: ExecProcessRequest) -> Answer<()> {
         let container = self.container(&r.id)?;
         if !valid_id(&r.exec_id) {
-            return Err(refuse(
+            return Err(CallError::new(
                 Code::InvalidArgument,
                 format!("invalid exec id {:?}", r.exec_id),
             ));
         }
         if container.execs.contains_key(&r.exec_id) {
-            return Err(refuse(
+            return Err(CallError::new(
                 Code::AlreadyExists,
                 format!("id {} already exists", r.exec_id),
             ));
@@ -170,20 +171,21 @@ impl Shim {
             init,
             Some(Phase::Exiting { .. } | Phase::Exited { .. } | Phase::Failed)
         ) {
-            return Err(refuse(
+            return Err(CallError::new(
                 Code::FailedPrecondition,
                 "cannot exec in a stopped state",
             ));
         }
         if container.execs.len() >= MAX_EXECS {
-            return Err(refuse(
+            return Err(CallError::new(
                 Code::ResourceExhausted,
                 format!("container {} has {MAX_EXECS} exec processes already", r.id),
             ));
         }
         let spec = r.spec.map(|Any { value, .. }| value).unwrap_or_default();
-        serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&spec)
-            .map_err(|e| refuse(Code::InvalidArgument, format!("exec process spec: {e}")))?;
+        serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&spec).map_err(
+            |e| CallError::new(Code::InvalidArgument, format!("exec process spec: {e}")),
+        )?;
         // On disk until the start, where runc reads it: memory stays flat however many execs
         // wait to be started.
         let spec_file = exec_spec_file(&container.bundle, &r.exec_id);
@@ -216,7 +218,7 @@ impl Shim {
         if r.exec_id.is_empty() {
             let init = container.init;
             self.sup.start(init).map_err(|refused| {
-                refuse(
+                CallError::new(
                     Code::FailedPrecondition,
                     format!("cannot start {}: the process is {:?}", r.id, refused.phase),
                 )
@@ -229,7 +231,7 @@ impl Shim {
             .get(&r.exec_id)
             .ok_or_else(|| no_exec(&r.exec_id))?;
         if exec.process.is_some() {
-            return Err(refuse(
+            return Err(CallError::new(
                 Code::FailedPrecondition,
                 format!("process {} was started already", r.exec_id),
             ));
@@ -251,7 +253,7 @@ impl Shim {
             id: &r.id,
             bundle: &bundle,
         };
-        let pid_file = bundle.join(format!("{}.pid", r.exec_id));
+        let pid_file = exec_pid_file(&bundle, &r.exec_id);
         let plan = LaunchPlan {
             runtime,
             launch: lines.exec(&spec_file, &pid_file, self.sup.console_arg(key)),
@@ -261,7 +263,7 @@ impl Shim {
             kill_all: None,
         };
         if let Err(error) = self.sup.launch(key, plan) {
-            self.sup.remove(key);
+            self.forget_process(key);
             return Err(shim_error(error));
         }
         let early = self
@@ -286,4 +288,9 @@ impl Shim {
 /// Where an exec's OCI process goes for `runc exec --process`.
 pub fn exec_spec_file(bundle: &Path, exec_id: &str) -> PathBuf {
     bundle.join(format!(".tinyshim-exec-{exec_id}.json"))
+}
+
+/// Where `runc exec` writes an exec's pid.
+pub fn exec_pid_file(bundle: &Path, exec_id: &str) -> PathBuf {
+    bundle.join(format!("{exec_id}.pid"))
 }

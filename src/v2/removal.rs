@@ -1,17 +1,18 @@
 //! Delete: an exec goes at once once it has exited; a container goes once `runc delete`
 //! returned, with its processes, their stdio and its rootfs mounts, and TaskDelete goes out.
 
+use crate::error::Error;
 use crate::process::phase::Phase;
 use crate::process::ProcessKey;
 use crate::v2::container::{self, Container};
-use crate::v2::daemon::{refuse, Reply, Shim};
-use crate::v2::lifecycle::exec_spec_file;
+use crate::v2::daemon::{Reply, Shim};
+use crate::v2::lifecycle::{exec_pid_file, exec_spec_file};
 use crate::v2::proto::events::TaskDelete;
 use crate::v2::proto::task::{DeleteRequest, DeleteResponse};
 use crate::v2::proto::ttrpc::Code;
 use crate::v2::rootfs;
 use crate::v2::runc::CommandLines;
-use crate::v2::service::{timestamp, Pending};
+use crate::v2::service::{no_exec, timestamp, Pending};
 use crate::v2::ttrpc::request::CallError;
 
 impl Shim {
@@ -23,45 +24,33 @@ impl Shim {
                 phase,
                 Some(Phase::Running { .. } | Phase::Starting { .. } | Phase::Launching)
             ) {
-                return Err(refuse(
+                return Err(CallError::new(
                     Code::FailedPrecondition,
                     "cannot delete a running process",
                 ));
             }
             if container.deleting {
-                return Err(refuse(
+                return Err(CallError::new(
                     Code::FailedPrecondition,
                     format!("container {} is being deleted", r.id),
                 ));
             }
-            let lines = CommandLines {
-                settings: &container.settings,
-                id: &r.id,
-                bundle: &container.bundle,
-            };
-            let command = lines.delete();
-            let (runtime, bundle) = (container.runtime.clone(), container.bundle.clone());
-            let tag = self.tag();
-            self.sup
-                .spawn_call(&runtime, &command, Some(&bundle), true, tag)
-                .map_err(|e| refuse(Code::Unknown, e.to_string()))?;
+            let pending = Pending::Delete { id: r.id.clone() };
+            let spawn_failed = |e: Error| CallError::new(Code::Unknown, e.to_string());
+            self.call_runc(reply, &r.id, pending, spawn_failed, |lines| lines.delete())?;
             if let Some(container) = self.containers.get_mut(&r.id) {
                 container.deleting = true;
             }
-            self.calls
-                .insert(tag, (reply, Pending::Delete { id: r.id.clone() }));
             return Ok(());
         }
-        let exec = container.execs.get(&r.exec_id).ok_or_else(|| {
-            refuse(
-                Code::NotFound,
-                format!("process {} does not exist", r.exec_id),
-            )
-        })?;
+        let exec = container
+            .execs
+            .get(&r.exec_id)
+            .ok_or_else(|| no_exec(&r.exec_id))?;
         let key = exec.process;
         let phase = key.and_then(|k| self.sup.process(k)).map(|p| p.phase);
         if matches!(phase, Some(Phase::Running { .. } | Phase::Launching)) {
-            return Err(refuse(
+            return Err(CallError::new(
                 Code::FailedPrecondition,
                 "cannot delete a running process",
             ));
@@ -73,14 +62,12 @@ impl Shim {
                 // The drain is cut short: whoever waits hears of the exit now.
                 self.finished(key);
             }
-            self.sup.remove(key);
-            self.owners.remove(&key);
-            self.loggers.remove(&key);
+            self.forget_process(key);
         }
         if let Some(container) = self.containers.get_mut(&r.id) {
             container.execs.remove(&r.exec_id);
         }
-        let _ = std::fs::remove_file(bundle.join(format!("{}.pid", r.exec_id)));
+        let _ = std::fs::remove_file(exec_pid_file(&bundle, &r.exec_id));
         let _ = std::fs::remove_file(exec_spec_file(&bundle, &r.exec_id));
         self.answer(reply, Ok(answer));
         Ok(())
@@ -90,9 +77,7 @@ impl Shim {
         let process = key.and_then(|k| self.sup.process(k));
         let phase = process.map(|p| p.phase);
         DeleteResponse {
-            pid: phase
-                .and_then(|p| p.pid())
-                .map_or(0, |pid| pid.as_raw() as u32),
+            pid: container::pid(phase),
             exit_status: container::exit_status(phase),
             exited_at: timestamp(container::exited_at(
                 phase,
@@ -131,14 +116,19 @@ impl Shim {
         for key in std::iter::once(container.init)
             .chain(container.execs.values().filter_map(|e| e.process))
         {
-            self.sup.remove(key);
-            self.owners.remove(&key);
-            self.launches.remove(&key);
-            self.loggers.remove(&key);
+            self.forget_process(key);
         }
         if !container.rootfs.is_empty() {
             rootfs::unmount_all(&container.bundle);
         }
+    }
+
+    /// Forgets a process: the core's, and whatever the frontend keeps by its key.
+    pub(super) fn forget_process(&mut self, key: ProcessKey) {
+        self.sup.remove(key);
+        self.owners.remove(&key);
+        self.launches.remove(&key);
+        self.loggers.remove(&key);
     }
 
     /// `runc delete --force`, answered to nobody.
@@ -148,17 +138,15 @@ impl Shim {
             id: &container.id,
             bundle: &container.bundle,
         };
+        // Not parked: nobody waits for it, and the return of a call nobody parked is ignored
+        // (see `call_finished`). A failed spawn leaves nothing more to clean up here.
         let tag = self.tag();
-        let spawned = self.sup.spawn_call(
+        let _ = self.sup.spawn_call(
             &container.runtime,
             &lines.delete(),
             Some(&container.bundle),
             true,
             tag,
         );
-        if spawned.is_ok() {
-            // The reply is never sent: the call is parked only so that its return is absorbed.
-            self.calls.insert(tag, (Reply::nobody(), Pending::Cleanup));
-        }
     }
 }

@@ -14,8 +14,9 @@ use crate::error::Error;
 use crate::process::drain::{AfterEof, DrainPolicy};
 use crate::process::phase::Phase;
 use crate::process::{ProcessKey, Waiter};
+use crate::runtime::CommandLine;
 use crate::v2::container::{self, Container};
-use crate::v2::daemon::{refuse, Reply, Shim};
+use crate::v2::daemon::{Reply, Shim};
 use crate::v2::proto::google::Timestamp;
 use crate::v2::proto::task::*;
 use crate::v2::proto::ttrpc::Code;
@@ -54,8 +55,6 @@ pub enum Pending {
         /// The container.
         id: String,
     },
-    /// `delete --force` after a failed Create: nobody waits for it.
-    Cleanup,
 }
 
 pub(super) type Answer<T> = Result<T, CallError>;
@@ -83,11 +82,11 @@ pub(super) fn shim_error(error: Error) -> CallError {
 }
 
 fn not_created(id: &str) -> CallError {
-    refuse(Code::NotFound, format!("container {id} not created"))
+    CallError::new(Code::NotFound, format!("container {id} not created"))
 }
 
 pub(super) fn no_exec(exec_id: &str) -> CallError {
-    refuse(Code::NotFound, format!("process {exec_id} does not exist"))
+    CallError::new(Code::NotFound, format!("process {exec_id} does not exist"))
 }
 
 /// A time as the protocol carries it.
@@ -99,7 +98,7 @@ impl Shim {
     /// Serves one call.
     pub(super) fn serve(&mut self, reply: Reply, request: TaskRequest) {
         if self.waits.len() + self.calls.len() + self.launches.len() >= MAX_PARKED {
-            let error = refuse(
+            let error = CallError::new(
                 Code::ResourceExhausted,
                 format!("{MAX_PARKED} calls in flight"),
             );
@@ -154,12 +153,7 @@ impl Shim {
                 Ok(())
             }
             TaskRequest::Connect(r) => {
-                let task_pid = self
-                    .containers
-                    .get(&r.id)
-                    .and_then(|c| self.sup.process(c.init))
-                    .and_then(|p| p.phase.pid())
-                    .map_or(0, |pid| pid.as_raw() as u32);
+                let task_pid = self.containers.get(&r.id).map_or(0, |c| self.pid(c.init));
                 let answer = ConnectResponse {
                     shim_pid: std::process::id(),
                     task_pid,
@@ -177,7 +171,7 @@ impl Shim {
             }
             other @ (TaskRequest::Stats(_)
             | TaskRequest::Update(_)
-            | TaskRequest::Checkpoint(_)) => Err(refuse(
+            | TaskRequest::Checkpoint(_)) => Err(CallError::new(
                 Code::Unimplemented,
                 format!("{} is not implemented by tinyshim", other.method()),
             )),
@@ -244,9 +238,7 @@ impl Shim {
                 r.exec_id.clone()
             },
             bundle: container.bundle.display().to_string(),
-            pid: phase
-                .and_then(|p| p.pid())
-                .map_or(0, |pid| pid.as_raw() as u32),
+            pid: container::pid(phase),
             status: container::status(phase, container.paused) as i32,
             stdin: io.stdin.clone(),
             stdout: io.stdout.clone(),
@@ -300,13 +292,13 @@ impl Shim {
         let phase = key.and_then(|k| self.sup.process(k)).map(|p| p.phase);
         match phase {
             None | Some(Phase::Launching) => {
-                return Err(refuse(
+                return Err(CallError::new(
                     Code::FailedPrecondition,
                     format!("process {} not created", name(r)),
                 ))
             }
             Some(Phase::Exiting { .. } | Phase::Exited { .. } | Phase::Failed) => {
-                return Err(refuse(
+                return Err(CallError::new(
                     Code::NotFound,
                     format!("process already finished: {}", name(r)),
                 ))
@@ -319,7 +311,7 @@ impl Shim {
         // An exec is signalled directly: runc would signal the container's init.
         let pid = phase.and_then(|p| p.pid()).map_or(0, |p| p.as_raw());
         let Ok(signal) = i32::try_from(r.signal) else {
-            return Err(refuse(
+            return Err(CallError::new(
                 Code::InvalidArgument,
                 format!("signal {}", r.signal),
             ));
@@ -333,7 +325,7 @@ impl Shim {
             } else {
                 Code::InvalidArgument
             };
-            return Err(refuse(
+            return Err(CallError::new(
                 code,
                 format!("kill {} with {signal}: {}", name(r), errno.desc()),
             ));
@@ -343,39 +335,49 @@ impl Shim {
     }
 
     fn runc_kill(&mut self, reply: Reply, id: &str, signal: u32, all: bool) -> Answer<()> {
-        let container = self.container(id)?;
-        let lines = CommandLines {
-            settings: &container.settings,
-            id,
-            bundle: &container.bundle,
-        };
-        let command = lines.kill(signal, all);
-        let (runtime, bundle) = (container.runtime.clone(), container.bundle.clone());
-        let tag = self.tag();
-        self.sup
-            .spawn_call(&runtime, &command, Some(&bundle), true, tag)
-            .map_err(shim_error)?;
-        self.calls.insert(tag, (reply, Pending::Kill));
-        Ok(())
+        self.call_runc(reply, id, Pending::Kill, shim_error, |lines| {
+            lines.kill(signal, all)
+        })
     }
 
     /// Pause, resume or ps, answered when runc returns.
     fn runc_call(&mut self, reply: Reply, id: &str, pending: Pending) -> Answer<()> {
-        let container = self.container(id)?;
+        let pause = match &pending {
+            Pending::Freeze { pause, .. } => Some(*pause),
+            _ => None,
+        };
+        self.call_runc(reply, id, pending, shim_error, |lines| match pause {
+            Some(pause) => lines.freeze(pause),
+            None => lines.ps(),
+        })
+    }
+
+    /// Spawns the runc command `command` makes for container `id` and parks `reply` until it
+    /// returns; a failed spawn is answered through `spawn_failed`.
+    pub(super) fn call_runc(
+        &mut self,
+        reply: Reply,
+        id: &str,
+        pending: Pending,
+        spawn_failed: fn(Error) -> CallError,
+        command: impl FnOnce(&CommandLines) -> CommandLine,
+    ) -> Answer<()> {
+        let tag = self.tag();
+        let container = self.containers.get(id).ok_or_else(|| not_created(id))?;
         let lines = CommandLines {
             settings: &container.settings,
             id,
             bundle: &container.bundle,
         };
-        let command = match &pending {
-            Pending::Freeze { pause, .. } => lines.freeze(*pause),
-            _ => lines.ps(),
-        };
-        let (runtime, bundle) = (container.runtime.clone(), container.bundle.clone());
-        let tag = self.tag();
         self.sup
-            .spawn_call(&runtime, &command, Some(&bundle), true, tag)
-            .map_err(shim_error)?;
+            .spawn_call(
+                &container.runtime,
+                &command(&lines),
+                Some(&container.bundle),
+                true,
+                tag,
+            )
+            .map_err(spawn_failed)?;
         self.calls.insert(tag, (reply, pending));
         Ok(())
     }
