@@ -99,7 +99,7 @@ fn serve(args: &args::Args, cwd: &std::path::Path) -> ExitCode {
     let socket_path = getsockname::<UnixAddr>(LISTENER_FD)
         .ok()
         .and_then(|addr| addr.path().map(|p| p.to_path_buf()));
-    let shim = match Shim::new(args, listener, socket_path, log) {
+    let shim = match Shim::new(args, listener, socket_path, log, Config::from_env(cwd)) {
         Ok(shim) => shim,
         Err(error) => {
             Log::open(cwd, false).write(Level::Warning, &error.to_string());

@@ -90,11 +90,11 @@ impl Shim {
         listener: OwnedFd,
         socket_path: Option<PathBuf>,
         log: Log,
+        config: Config,
     ) -> Result<Shim> {
         let signals = reaper::block_signals()?;
         reaper::become_subreaper()?;
-        let cwd = nix::unistd::getcwd().map_err(|e| Error::os("getcwd", e))?;
-        let mut sup = Supervisor::new(Config::from_env(&cwd), signals)?;
+        let mut sup = Supervisor::new(config, signals)?;
         let listener_token = sup
             .lp
             .register(
@@ -239,12 +239,7 @@ impl Shim {
         };
         let serial = *serial;
         connection.write();
-        connection.read(&mut calls);
-        if connection.more_to_read {
-            if let Some(token) = connection.token() {
-                self.sup.lp.again(token);
-            }
-        }
+        connection.read(&mut calls, &mut self.sup.lp);
         for (stream, call) in calls {
             let reply = Reply {
                 conn: key,

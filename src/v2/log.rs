@@ -41,14 +41,6 @@ impl Log {
         }
     }
 
-    /// A log that writes nothing.
-    pub fn none() -> Log {
-        Log {
-            fifo: None,
-            debug: false,
-        }
-    }
-
     /// The FIFO, to give the process's stderr to.
     pub fn fifo(&self) -> Option<&OwnedFd> {
         self.fifo.as_ref()

@@ -36,8 +36,6 @@ pub struct Connection {
     /// The peer closed its side, or the socket failed: the connection is to be dropped once
     /// nothing of its own is pending.
     closed: bool,
-    /// The read stopped at its budget: run it again before sleeping.
-    pub more_to_read: bool,
     /// The highest stream id a served call used: each new call must use a higher one (ttrpc
     /// 1.2); a frame refused before it became a call takes none.
     last_stream: u32,
@@ -58,14 +56,8 @@ impl Connection {
             outgoing: Vec::new(),
             written: 0,
             closed: false,
-            more_to_read: false,
             last_stream: 0,
         }
-    }
-
-    /// The loop's token, while registered.
-    pub fn token(&self) -> Option<Token> {
-        self.token
     }
 
     /// Whether the peer is gone.
@@ -75,9 +67,9 @@ impl Connection {
 
     /// Reads what the peer sent and decodes it; calls go to `calls` with their stream ids.
     /// Frames that are not requests are ignored (a client sends nothing else to a server);
-    /// oversized and undecodable ones are answered here.
-    pub fn read(&mut self, calls: &mut Vec<(u32, Call)>) {
-        self.more_to_read = false;
+    /// oversized and undecodable ones are answered here. A read that stops at its budget asks
+    /// the loop to run it again before sleeping.
+    pub fn read<R: Copy>(&mut self, calls: &mut Vec<(u32, Call)>, lp: &mut EventLoop<R>) {
         if self.closed {
             return;
         }
@@ -106,7 +98,9 @@ impl Connection {
                 }
             }
         }
-        self.more_to_read = true;
+        if let Some(token) = self.token {
+            lp.again(token);
+        }
     }
 
     fn decode(&mut self, calls: &mut Vec<(u32, Call)>) {
@@ -157,9 +151,9 @@ impl Connection {
         self.outgoing.len() - self.written
     }
 
-    /// Writes what waits, until the socket would block. Returns whether reading may go on
-    /// (the backlog went under the limit).
-    pub fn write(&mut self) -> bool {
+    /// Writes what waits, until the socket would block; reading goes on once the backlog is
+    /// under [`OUTGOING_LIMIT`] again.
+    pub fn write(&mut self) {
         while self.written < self.outgoing.len() {
             match nix::unistd::write(&self.socket, &self.outgoing[self.written..]) {
                 Ok(count) => self.written += count,
@@ -177,7 +171,6 @@ impl Connection {
             self.outgoing = Vec::new();
             self.written = 0;
         }
-        self.pending() <= OUTGOING_LIMIT
     }
 
     /// Deregisters the socket and closes it.
