@@ -9,11 +9,11 @@
 //! to [`RETRY_MOST`], and only while events are waiting, so an idle shim never wakes up.
 
 use std::collections::VecDeque;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd};
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
-use mio::{Interest, Token};
+use mio::Interest;
 use nix::errno::Errno;
 use nix::sys::socket::{connect, socket, AddressFamily, SockFlag, SockType, UnixAddr};
 use prost::Message;
@@ -21,7 +21,8 @@ use prost::Message;
 use crate::event_loop::{EventLoop, TimerId};
 use crate::v2::proto::events::{forward_request, Event, EVENTS_SERVICE, FORWARD_METHOD};
 use crate::v2::proto::ttrpc::{KeyValue, Request, Response};
-use crate::v2::ttrpc::frame::{self, Decoder, FrameKind, Item};
+use crate::v2::ttrpc::frame::{self, FrameKind, Item};
+use crate::v2::ttrpc::socket::{FramedSocket, Read};
 
 /// Events kept while containerd is away. Each is a few hundred bytes; past this the oldest
 /// goes, with a warning.
@@ -51,11 +52,7 @@ pub struct Routes<R> {
 
 #[derive(Debug)]
 struct Link {
-    socket: OwnedFd,
-    token: Option<Token>,
-    decoder: Decoder,
-    outgoing: Vec<u8>,
-    written: usize,
+    socket: FramedSocket,
     /// The stream of the call in flight, if one is.
     in_flight: Option<u32>,
     next_stream: u32,
@@ -146,7 +143,8 @@ impl<R: Copy> Publisher<R> {
                 let stream = link.next_stream;
                 link.next_stream = link.next_stream.wrapping_add(2);
                 // A request is a few hundred bytes: far below the frame limit.
-                let _ = frame::encode(stream, FrameKind::Request, 0, payload, &mut link.outgoing);
+                let outgoing = link.socket.outgoing();
+                let _ = frame::encode(stream, FrameKind::Request, 0, payload, outgoing);
                 link.in_flight = Some(stream);
             }
         }
@@ -182,11 +180,7 @@ impl<R: Copy> Publisher<R> {
         };
         self.backoff = RETRY_FIRST;
         self.link = Some(Link {
-            socket,
-            token,
-            decoder: Decoder::new(),
-            outgoing: Vec::new(),
-            written: 0,
+            socket: FramedSocket::new(socket, token),
             in_flight: None,
             next_stream: 1,
         });
@@ -195,21 +189,7 @@ impl<R: Copy> Publisher<R> {
 
     /// Writes what waits; false if the connection is broken.
     fn write(&mut self) -> bool {
-        let Some(link) = &mut self.link else {
-            return true;
-        };
-        while link.written < link.outgoing.len() {
-            match nix::unistd::write(&link.socket, &link.outgoing[link.written..]) {
-                Ok(count) => link.written += count,
-                Err(Errno::EINTR) => continue,
-                Err(Errno::EAGAIN) => return true,
-                Err(_) => return false,
-            }
-        }
-        // Events are rare: nothing kept between them.
-        link.outgoing = Vec::new();
-        link.written = 0;
-        true
+        self.link.as_mut().is_none_or(|link| link.socket.flush())
     }
 
     /// Reads containerd's answers; the event in flight leaves the queue once answered.
@@ -217,23 +197,16 @@ impl<R: Copy> Publisher<R> {
         let mut broken = false;
         if let Some(link) = &mut self.link {
             loop {
-                match nix::unistd::read(&link.socket, link.decoder.spare()) {
-                    Ok(0) => {
-                        broken = true;
-                        break;
-                    }
-                    Ok(count) => link.decoder.filled(count),
-                    Err(Errno::EINTR) => continue,
-                    Err(Errno::EAGAIN) => {
-                        link.decoder.release_if_empty();
-                        break;
-                    }
-                    Err(_) => {
+                match link.socket.read_once() {
+                    Read::Data => {}
+                    Read::Interrupted => continue,
+                    Read::Dry => break,
+                    Read::Closed => {
                         broken = true;
                         break;
                     }
                 }
-                while let Some(item) = link.decoder.next_item() {
+                while let Some(item) = link.socket.next_item() {
                     let Item::Frame(answer) = item else {
                         continue;
                     };
@@ -269,9 +242,7 @@ impl<R: Copy> Publisher<R> {
     /// Drops the connection; the event in flight stays first in the queue, to be sent again.
     fn disconnect(&mut self, lp: &mut EventLoop<R>) {
         if let Some(link) = self.link.take() {
-            if let Some(token) = link.token {
-                lp.deregister(link.socket.as_fd(), token);
-            }
+            link.socket.close(lp);
         }
     }
 

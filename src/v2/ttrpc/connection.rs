@@ -1,21 +1,20 @@
 //! One client connection to the shim's socket: frames in, answers out, never blocking.
 //!
-//! Reads go straight into the frame decoder's buffer and stop at `EAGAIN` or a budget. Answers
-//! are appended to an outgoing buffer and written as the socket takes them; while more than
-//! [`OUTGOING_LIMIT`] bytes wait for a peer that does not read, the connection stops reading its
-//! requests, so memory stays bounded whatever the peer sends or fails to read. Calls may be
-//! answered in any order: each answer carries its request's stream id.
+//! Reads stop at `EAGAIN` or a budget. While more than [`OUTGOING_LIMIT`] bytes of answers wait
+//! for a peer that does not read, the connection stops reading its requests, so memory stays
+//! bounded whatever the peer sends or fails to read. Calls may be answered in any order: each
+//! answer carries its request's stream id.
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::OwnedFd;
 
 use mio::Token;
-use nix::errno::Errno;
 use nix::sys::socket::{getsockopt, sockopt::PeerCredentials};
 
 use crate::event_loop::EventLoop;
 use crate::v2::proto::ttrpc::Code;
-use crate::v2::ttrpc::frame::{Decoder, FrameKind, Item};
+use crate::v2::ttrpc::frame::{FrameKind, Item};
 use crate::v2::ttrpc::request::{decode_call, encode_error, Call, CallError};
+use crate::v2::ttrpc::socket::{FramedSocket, Read};
 
 /// Answers kept for a peer that does not read them; past this the connection reads no more
 /// requests until they are written.
@@ -27,12 +26,7 @@ const READS_PER_RUN: usize = 16;
 /// A client connection.
 #[derive(Debug)]
 pub struct Connection {
-    socket: OwnedFd,
-    token: Option<Token>,
-    decoder: Decoder,
-    outgoing: Vec<u8>,
-    /// Bytes of `outgoing` already written.
-    written: usize,
+    socket: FramedSocket,
     /// The peer closed its side, or the socket failed: the connection is to be dropped once
     /// nothing of its own is pending.
     closed: bool,
@@ -50,11 +44,7 @@ impl Connection {
     /// A connection on an accepted, non-blocking socket registered under `token`.
     pub fn new(socket: OwnedFd, token: Option<Token>) -> Connection {
         Connection {
-            socket,
-            token,
-            decoder: Decoder::new(),
-            outgoing: Vec::new(),
-            written: 0,
+            socket: FramedSocket::new(socket, token),
             closed: false,
             last_stream: 0,
         }
@@ -78,34 +68,24 @@ impl Connection {
                 // Resumed once the peer has read its answers (see `write`).
                 return;
             }
-            match nix::unistd::read(&self.socket, self.decoder.spare()) {
-                Ok(0) => {
-                    self.closed = true;
-                    return;
-                }
-                Ok(count) => {
-                    self.decoder.filled(count);
-                    self.decode(calls);
-                }
-                Err(Errno::EINTR) => continue,
-                Err(Errno::EAGAIN) => {
-                    self.decoder.release_if_empty();
-                    return;
-                }
-                Err(_) => {
+            match self.socket.read_once() {
+                Read::Data => self.decode(calls),
+                Read::Interrupted => continue,
+                Read::Dry => return,
+                Read::Closed => {
                     self.closed = true;
                     return;
                 }
             }
         }
-        if let Some(token) = self.token {
+        if let Some(token) = self.socket.token() {
             lp.again(token);
         }
     }
 
     fn decode(&mut self, calls: &mut Vec<(u32, Call)>) {
         let mut answers = Vec::new();
-        while let Some(item) = self.decoder.next_item() {
+        while let Some(item) = self.socket.next_item() {
             match item {
                 Item::Frame(frame) if frame.kind == FrameKind::Request => {
                     if frame.stream_id % 2 == 1 && frame.stream_id <= self.last_stream {
@@ -142,41 +122,25 @@ impl Connection {
         if self.closed || frames.is_empty() {
             return;
         }
-        self.outgoing.extend_from_slice(frames);
+        self.socket.outgoing().extend_from_slice(frames);
         self.write();
     }
 
     /// Bytes waiting to be written.
     pub fn pending(&self) -> usize {
-        self.outgoing.len() - self.written
+        self.socket.pending()
     }
 
     /// Writes what waits, until the socket would block; reading goes on once the backlog is
     /// under [`OUTGOING_LIMIT`] again.
     pub fn write(&mut self) {
-        while self.written < self.outgoing.len() {
-            match nix::unistd::write(&self.socket, &self.outgoing[self.written..]) {
-                Ok(count) => self.written += count,
-                Err(Errno::EINTR) => continue,
-                Err(Errno::EAGAIN) => break,
-                Err(_) => {
-                    self.closed = true;
-                    break;
-                }
-            }
-        }
-        if self.written == self.outgoing.len() {
-            // Nothing kept between calls: an idle connection (containerd holds one per task)
-            // owns no buffer.
-            self.outgoing = Vec::new();
-            self.written = 0;
+        if !self.socket.flush() {
+            self.closed = true;
         }
     }
 
     /// Deregisters the socket and closes it.
-    pub fn close<R: Copy>(mut self, lp: &mut EventLoop<R>) {
-        if let Some(token) = self.token.take() {
-            lp.deregister(self.socket.as_fd(), token);
-        }
+    pub fn close<R: Copy>(self, lp: &mut EventLoop<R>) {
+        self.socket.close(lp);
     }
 }
