@@ -9,7 +9,6 @@
 //! `TINYSHIM_V2_SHIM=go`.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use tinyshim_testkit::bundle::{self, ConfigOptions};
@@ -18,7 +17,7 @@ use tinyshim_testkit::harness::{self, eventually, Scratch, LONG};
 use tinyshim_testkit::procfs::children;
 use tinyshim_testkit::protobuf::MessageWriter;
 use tinyshim_testkit::ttrpc_client::{
-    code, state_request, status, Client, Reply, Request, TASK_SERVICE,
+    code, process_request, status, Client, Reply, Request, TASK_SERVICE,
 };
 
 /// The task every test talks to.
@@ -65,7 +64,7 @@ impl Target {
     /// the shim hung this one up, finds `c1` running, and the shim has the children it had
     /// before (a leaked runtime call, or one left unreaped, would show).
     fn assert_unharmed(&self, client: &mut Client) {
-        let state = Request::new(TASK_SERVICE, "State", &state_request(ID, ""));
+        let state = Request::new(TASK_SERVICE, "State", &process_request(ID, ""));
         let on_same = client
             .send_on(UNHARMED_STREAM, &state)
             .and_then(|()| client.reply(UNHARMED_STREAM));
@@ -73,7 +72,7 @@ impl Target {
             Ok(reply) => reply,
             Err(_) if client.peer_closed(Duration::ZERO) => self
                 .client()
-                .call(TASK_SERVICE, "State", &state_request(ID, ""))
+                .call(TASK_SERVICE, "State", &process_request(ID, ""))
                 .expect("State on a new connection"),
             Err(error) => panic!("State after the bad input: {error}"),
         };
@@ -95,20 +94,6 @@ impl Target {
             std::thread::sleep(Duration::from_millis(10));
         }
     }
-
-    /// The ids runc knows in the namespace.
-    fn runc_containers(&self) -> Vec<String> {
-        let output = Command::new("runc")
-            .arg("--root")
-            .arg(self.containerd.runc_root())
-            .args(["list", "-q"])
-            .output()
-            .expect("runc list");
-        String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .map(str::to_string)
-            .collect()
-    }
 }
 
 /// The pids of `pid`'s children, zombies included, sorted.
@@ -126,14 +111,6 @@ fn assert_refused(reply: &Reply, expected: i32, needle: &str) {
         "the message {:?} does not name {needle:?}",
         reply.message
     );
-}
-
-/// `{1 id, 2 exec_id}`: StartRequest, and the shape of several others.
-fn process_request(id: &str, exec_id: &str) -> Vec<u8> {
-    MessageWriter::new()
-        .string(1, id)
-        .string(2, exec_id)
-        .finish()
 }
 
 /// `KillRequest{1 id, 2 exec_id, 3 signal}`.
@@ -188,7 +165,7 @@ mod tinyshim_only {
         let mut frame = header(length, 101, TYPE_REQUEST, 0);
         frame.resize(frame.len() + length as usize, 0);
         client.send_raw(&frame).expect("send the oversized frame");
-        let state = Request::new(TASK_SERVICE, "State", &state_request(ID, ""));
+        let state = Request::new(TASK_SERVICE, "State", &process_request(ID, ""));
         client.send_on(103, &state).expect("send State after it");
         let refused = client.reply(101).expect("a reply to the oversized frame");
         assert_refused(&refused, code::RESOURCE_EXHAUSTED, &length.to_string());
@@ -235,7 +212,7 @@ mod tinyshim_only {
         let mut client = target.client();
         let service = "containerd.task.v9.Nope";
         let reply = client
-            .call(service, "State", &state_request(ID, ""))
+            .call(service, "State", &process_request(ID, ""))
             .expect("a reply");
         assert_refused(&reply, code::UNIMPLEMENTED, &format!("service {service}"));
         target.assert_unharmed(&mut client);
@@ -246,7 +223,7 @@ mod tinyshim_only {
         let target = Target::start();
         let mut client = target.client();
         let reply = client
-            .call(TASK_SERVICE, "Frobnicate", &state_request(ID, ""))
+            .call(TASK_SERVICE, "Frobnicate", &process_request(ID, ""))
             .expect("a reply");
         assert_refused(&reply, code::UNIMPLEMENTED, "method Frobnicate");
         target.assert_unharmed(&mut client);
@@ -256,7 +233,7 @@ mod tinyshim_only {
     fn an_even_stream_id_is_invalid_argument() {
         let target = Target::start();
         let mut client = target.client();
-        let state = Request::new(TASK_SERVICE, "State", &state_request(ID, ""));
+        let state = Request::new(TASK_SERVICE, "State", &process_request(ID, ""));
         client.send_on(2, &state).expect("send on stream 2");
         let reply = client.reply(2).expect("a reply on stream 2");
         assert_eq!(reply.code, code::INVALID_ARGUMENT, "{reply:?}");
@@ -274,7 +251,7 @@ mod tinyshim_only {
         let mut client = target.client();
         let unknown = "no-such-task";
         for (method, payload) in [
-            ("State", state_request(unknown, "")),
+            ("State", process_request(unknown, "")),
             ("Kill", kill_request(unknown, "", 9)),
             ("Start", process_request(unknown, "")),
         ] {
@@ -289,7 +266,7 @@ mod tinyshim_only {
         let target = Target::start();
         let mut client = target.client();
         let reply = client
-            .call(TASK_SERVICE, "State", &state_request(ID, "no-such-exec"))
+            .call(TASK_SERVICE, "State", &process_request(ID, "no-such-exec"))
             .expect("a reply");
         assert_refused(&reply, code::NOT_FOUND, "no-such-exec");
         target.assert_unharmed(&mut client);
@@ -305,7 +282,7 @@ mod tinyshim_only {
             .call(TASK_SERVICE, "Create", &create_request(ID, &bundle, ""))
             .expect("a reply");
         assert_refused(&reply, code::ALREADY_EXISTS, ID);
-        assert_eq!(target.runc_containers(), [ID]);
+        assert_eq!(target.containerd.runc_containers(), [ID]);
         target.assert_unharmed(&mut client);
     }
 
@@ -332,7 +309,7 @@ mod tinyshim_only {
         let mut client = target.client();
         eventually(LONG, "the exec exits", || {
             client
-                .call(TASK_SERVICE, "State", &state_request(ID, "e1"))
+                .call(TASK_SERVICE, "State", &process_request(ID, "e1"))
                 .ok()
                 .and_then(|reply| reply.fields().ok()?.uint(4))
                 == Some(status::STOPPED)
@@ -365,7 +342,11 @@ mod tinyshim_only {
                 .call(TASK_SERVICE, "Create", &create_request(id, &bundle, &path))
                 .expect("a reply");
             assert_refused(&reply, code::INVALID_ARGUMENT, &path);
-            assert_eq!(target.runc_containers(), [ID], "after stdout {path}");
+            assert_eq!(
+                target.containerd.runc_containers(),
+                [ID],
+                "after stdout {path}"
+            );
         }
         assert_eq!(
             std::fs::read(&regular).expect("the regular file"),
@@ -391,7 +372,7 @@ mod tinyshim_only {
             .expect("a reply");
         let config = bundle.join("config.json").display().to_string();
         assert_refused(&reply, code::NOT_FOUND, &config);
-        assert_eq!(target.runc_containers(), [ID]);
+        assert_eq!(target.containerd.runc_containers(), [ID]);
         target.assert_unharmed(&mut client);
     }
 }

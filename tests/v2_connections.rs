@@ -10,21 +10,14 @@ use std::time::{Duration, Instant};
 
 use tinyshim_testkit::containerd::{Containerd, Options};
 use tinyshim_testkit::harness::workspace_binary;
-use tinyshim_testkit::procfs::proc_status;
-use tinyshim_testkit::protobuf::MessageWriter;
-use tinyshim_testkit::ttrpc_client::{header, Client, TASK_SERVICE, TYPE_REQUEST};
+use tinyshim_testkit::procfs::{proc_status, rss_kib};
+use tinyshim_testkit::ttrpc_client::{header, process_request, Client, TASK_SERVICE, TYPE_REQUEST};
 
 /// `nobody`.
 const OTHER_UID: &str = "65534";
 
-fn rss_kib(pid: i32) -> u64 {
-    proc_status(pid, "VmRSS")
-        .and_then(|v| v.trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS")
-}
-
 fn state_of(client: &mut Client, id: &str) -> i32 {
-    let payload = MessageWriter::new().string(1, id).finish();
+    let payload = process_request(id, "");
     client
         .call(TASK_SERVICE, "State", &payload)
         .expect("a State answer")
@@ -151,7 +144,7 @@ fn many_connections_with_calls_in_flight_are_all_answered_and_closing_them_stops
     let mut clients: Vec<Client> = (0..50)
         .map(|_| Client::connect(&socket).expect("connect"))
         .collect();
-    let payload = MessageWriter::new().string(1, "busy").finish();
+    let payload = process_request("busy", "");
     let mut streams = Vec::new();
     for client in &mut clients {
         let request = tinyshim_testkit::ttrpc_client::Request::new(TASK_SERVICE, "State", &payload);
@@ -166,7 +159,7 @@ fn many_connections_with_calls_in_flight_are_all_answered_and_closing_them_stops
         }
     }
     // Half hang up with a Wait in flight; the shim serves the rest and the task goes on.
-    let wait = MessageWriter::new().string(1, "busy").finish();
+    let wait = process_request("busy", "");
     for client in clients.iter_mut().take(25) {
         let request = tinyshim_testkit::ttrpc_client::Request::new(TASK_SERVICE, "Wait", &wait);
         client.send(&request).expect("send a Wait");

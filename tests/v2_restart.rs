@@ -2,8 +2,6 @@
 //! containerd started again on the same root and state finds its tasks, hears of an exit
 //! that happened while it was away, and cleans up after a shim that was SIGKILLed itself.
 
-use std::process::Command;
-
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use tinyshim_testkit::containerd::{Containerd, Options};
@@ -109,17 +107,8 @@ fn kill_the_shim_of_a_running_task() -> (Containerd, std::path::PathBuf) {
     eventually(LONG, "the container dies with its shim", || {
         ended(pid as i32)
     });
-    let runc_list = || {
-        let output = Command::new("runc")
-            .arg("--root")
-            .arg(containerd.runc_root())
-            .args(["list", "-q"])
-            .output()
-            .expect("runc list");
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    };
     eventually(LONG, "runc forgets the container", || {
-        runc_list().is_empty()
+        containerd.runc_containers().is_empty()
     });
     eventually(
         LONG,

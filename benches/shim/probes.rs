@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
 use std::process::Command;
 
-use tinyshim_testkit::harness;
+use tinyshim_testkit::{harness, procfs};
 
 /// `smaps_rollup` fields, in kB.
 #[derive(Debug, Clone, Copy, Default)]
@@ -139,11 +139,8 @@ pub fn others_running_the_same_binary(pids: &[i32]) -> Vec<i32> {
     let Some(binary) = pids.first().and_then(|&pid| exe(pid)) else {
         return Vec::new();
     };
-    std::fs::read_dir("/proc")
+    procfs::pids()
         .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
         .filter(|pid| !pids.contains(pid) && exe(*pid).as_ref() == Some(&binary))
         .collect()
 }

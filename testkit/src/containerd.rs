@@ -247,7 +247,6 @@ pub struct Containerd {
     namespace: String,
     dir: PathBuf,
     child: Option<Child>,
-    last_start: Duration,
     footprint: Arc<Mutex<Footprint>>,
     /// Removed by the clean-up, after checking that nothing is mounted inside; never dropped
     /// blindly.
@@ -274,7 +273,6 @@ impl Containerd {
             namespace: unused_namespace(),
             dir,
             child: None,
-            last_start: Duration::ZERO,
             footprint: Arc::default(),
             scratch: Some(scratch),
         };
@@ -307,11 +305,6 @@ impl Containerd {
         self.dir.join("ttrpc.sock")
     }
 
-    /// The scratch directory holding everything of this daemon's.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     /// `--root`.
     pub fn root(&self) -> PathBuf {
         self.dir.join("root")
@@ -335,27 +328,6 @@ impl Containerd {
     /// The daemon's log so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.log_path()).unwrap_or_default()
-    }
-
-    /// The directory the [`Ctr`] helpers give ctr as `--fifo-dir` (the daemon's scratch
-    /// directory also holds `specs/` for [`Ctr::create`]).
-    pub fn fifo_dir(&self) -> PathBuf {
-        self.dir.join("fifo")
-    }
-
-    /// The options it was started with.
-    pub fn options(&self) -> &Options {
-        &self.options
-    }
-
-    /// How long the last start or restart took until the daemon answered `ctr version`.
-    pub fn last_start(&self) -> Duration {
-        self.last_start
-    }
-
-    /// The daemon's pid while it runs.
-    pub fn pid(&self) -> Option<i32> {
-        self.child.as_ref().map(|child| child.id() as i32)
     }
 
     /// Whether the daemon process is alive.
@@ -404,6 +376,20 @@ impl Containerd {
     /// runc's state directory for this namespace, as the runc shims set `--root`.
     pub fn runc_root(&self) -> PathBuf {
         Path::new(RUNC_STATE_DIR).join(&self.namespace)
+    }
+
+    /// The ids runc knows in this namespace (`runc --root <runc_root> list -q`).
+    pub fn runc_containers(&self) -> Vec<String> {
+        let output = Command::new("runc")
+            .arg("--root")
+            .arg(self.runc_root())
+            .args(["list", "-q"])
+            .output()
+            .expect("runc list");
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect()
     }
 
     /// The shim processes serving this daemon's namespace (not the short-lived `start` and
@@ -458,14 +444,7 @@ impl Containerd {
             .into_iter()
             .map(|pid| format!("shim process {pid}: {:?}", cmdline(pid).unwrap_or_default()))
             .collect();
-        let mut sockets = BTreeSet::new();
-        if let Ok(footprint) = self.footprint.lock() {
-            sockets.extend(footprint.sockets.iter().cloned());
-            let address = self.address().display().to_string();
-            for id in &footprint.ids {
-                sockets.extend(go_shim_socket(&address, &self.namespace, id));
-            }
-        }
+        let sockets = self.known_sockets();
         left.extend(
             sockets
                 .into_iter()
@@ -580,7 +559,6 @@ impl Containerd {
             .map_err(|e| format!("spawn {}: {e}", containerd.display()))?;
         self.child = Some(child);
         self.wait_until_answering(started)?;
-        self.last_start = started.elapsed();
         Ok(())
     }
 
@@ -794,7 +772,9 @@ impl Containerd {
         problems
     }
 
-    fn remove_sockets(&self) -> Vec<String> {
+    /// Every shim socket this daemon's tasks may have made: those noted, and the Go shim's
+    /// for each container id seen.
+    fn known_sockets(&self) -> BTreeSet<PathBuf> {
         let mut sockets = BTreeSet::new();
         if let Ok(footprint) = self.footprint.lock() {
             sockets.extend(footprint.sockets.iter().cloned());
@@ -803,6 +783,11 @@ impl Containerd {
                 sockets.extend(go_shim_socket(&address, &self.namespace, id));
             }
         }
+        sockets
+    }
+
+    fn remove_sockets(&self) -> Vec<String> {
+        let sockets = self.known_sockets();
         let mut problems = Vec::new();
         for socket in sockets {
             let is_socket = std::fs::symlink_metadata(&socket)
@@ -916,14 +901,7 @@ fn has_namespace_flag(argv: &[String], namespace: &str) -> bool {
 /// The name check keeps out `ctr --namespace <ns>`.
 pub fn shim_processes(namespace: &str) -> Vec<(i32, Vec<String>)> {
     let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|name| name.parse::<i32>().ok())
-        else {
-            continue;
-        };
+    for pid in crate::procfs::pids() {
         let Some(argv) = cmdline(pid) else {
             continue;
         };
@@ -944,11 +922,8 @@ pub fn shim_processes(namespace: &str) -> Vec<(i32, Vec<String>)> {
 pub fn listening_unix_sockets(pid: i32) -> Vec<PathBuf> {
     /// `__SO_ACCEPTCON` in `/proc/net/unix`'s flags column: a listening socket.
     const ACCEPTING: u32 = 1 << 16;
-    let inodes: BTreeSet<u64> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+    let inodes: BTreeSet<u64> = crate::procfs::fd_targets(pid)
         .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|entry| std::fs::read_link(entry.path()).ok())
         .filter_map(|target| {
             let text = target.to_str()?;
             text.strip_prefix("socket:[")?

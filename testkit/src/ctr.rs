@@ -200,7 +200,7 @@ impl StartProbe {
         let Some(client) = self.client.as_mut() else {
             return false;
         };
-        let request = ttrpc_client::state_request(&self.id, &self.exec_id);
+        let request = ttrpc_client::process_request(&self.id, &self.exec_id);
         match client.call(TASK_SERVICE, "State", &request) {
             Ok(reply) if reply.code == code::OK => reply
                 .fields()
@@ -287,21 +287,6 @@ impl Ctr {
     /// The namespace.
     pub fn namespace(&self) -> &str {
         &self.namespace
-    }
-
-    /// The daemon's gRPC socket.
-    pub fn address(&self) -> &Path {
-        &self.address
-    }
-
-    /// The runtime run and create select.
-    pub fn runtime(&self) -> &str {
-        &self.runtime
-    }
-
-    /// The root filesystem containers run on.
-    pub fn rootfs(&self) -> &Path {
-        &self.rootfs
     }
 
     /// `ctr --address <sock> --namespace <ns>`, for a caller that spawns ctr itself.
@@ -583,11 +568,6 @@ impl Ctr {
         self.output(&["tasks", "kill", "-s", signal, id])
     }
 
-    /// `ctr task kill -a -s <signal> <id>`: every process of the task.
-    pub fn kill_all(&self, id: &str, signal: &str) -> Output {
-        self.output(&["tasks", "kill", "-a", "-s", signal, id])
-    }
-
     /// `ctr task kill --exec-id <exec_id> -s <signal> <id>`.
     pub fn kill_exec(&self, id: &str, exec_id: &str, signal: &str) -> Output {
         self.output(&["tasks", "kill", "--exec-id", exec_id, "-s", signal, id])
@@ -613,11 +593,6 @@ impl Ctr {
                 .and_then(|digits| digits.parse().ok())
                 .unwrap_or_else(|| panic!("no exit status after {marker:?}: {output}")),
         }
-    }
-
-    /// `ctr task delete --exec-id <exec_id> <id>`.
-    pub fn delete_exec(&self, id: &str, exec_id: &str) -> Output {
-        self.output(&["tasks", "delete", "--exec-id", exec_id, id])
     }
 
     /// `ctr task pause <id>`.

@@ -141,19 +141,15 @@ impl Events {
                 &format!("{PROBE_LABEL}={value}"),
             ]);
             let wait_until = (Instant::now() + PROBE_WAIT).min(deadline);
-            let mut collected = self.shared.collected.lock().expect("events lock");
-            while !collected.probes_seen.contains(&value) && !collected.ended {
-                let left = wait_until.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    break;
-                }
-                collected = self
-                    .shared
-                    .arrived
-                    .wait_timeout(collected, left)
-                    .expect("events lock")
-                    .0;
-            }
+            let collected = self.shared.collected.lock().expect("events lock");
+            let left = wait_until.saturating_duration_since(Instant::now());
+            let (collected, _) = self
+                .shared
+                .arrived
+                .wait_timeout_while(collected, left, |c| {
+                    !c.probes_seen.contains(&value) && !c.ended
+                })
+                .expect("events lock");
             if collected.probes_seen.contains(&value) {
                 return;
             }
@@ -176,48 +172,29 @@ impl Events {
             .clone()
     }
 
-    /// The topics collected so far, in arrival order.
-    pub fn topics(&self) -> Vec<String> {
-        self.all().into_iter().map(|event| event.topic).collect()
-    }
-
     /// Waits for an event `matches` accepts and returns it, failing the test with the topics
     /// seen if none comes within `timeout` or ctr events ended first.
     pub fn wait_for(&self, timeout: Duration, matches: impl Fn(&Event) -> bool) -> Event {
-        let deadline = Instant::now() + timeout;
-        let mut collected = self.shared.collected.lock().expect("events lock");
-        loop {
-            if let Some(event) = collected.events.iter().find(|e| matches(e)) {
-                return event.clone();
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            assert!(
-                !left.is_zero() && !collected.ended,
-                "no matching event within {timeout:?} (ctr events ended: {}); topics seen: {:?}",
-                collected.ended,
-                collected
-                    .events
-                    .iter()
-                    .map(|e| e.topic.as_str())
-                    .collect::<Vec<_>>()
-            );
-            collected = self
-                .shared
-                .arrived
-                .wait_timeout(collected, left)
-                .expect("events lock")
-                .0;
+        let collected = self.shared.collected.lock().expect("events lock");
+        let (collected, _) = self
+            .shared
+            .arrived
+            .wait_timeout_while(collected, timeout, |c| {
+                !c.ended && !c.events.iter().any(&matches)
+            })
+            .expect("events lock");
+        if let Some(event) = collected.events.iter().find(|e| matches(e)) {
+            return event.clone();
         }
-    }
-
-    /// Waits for the first event on `topic`.
-    pub fn wait_for_topic(&self, topic: &str, timeout: Duration) -> Event {
-        self.wait_for(timeout, |event| event.topic == topic)
-    }
-
-    /// Whether `ctr events` has exited (it does when the daemon dies).
-    pub fn ended(&self) -> bool {
-        self.shared.collected.lock().expect("events lock").ended
+        panic!(
+            "no matching event within {timeout:?} (ctr events ended: {}); topics seen: {:?}",
+            collected.ended,
+            collected
+                .events
+                .iter()
+                .map(|e| e.topic.as_str())
+                .collect::<Vec<_>>()
+        );
     }
 
     /// Stops `ctr events` and returns everything it collected.

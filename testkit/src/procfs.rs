@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::harness;
+
 /// A field of `/proc/<pid>/status`, e.g. `Threads`.
 pub fn proc_status(pid: i32, field: &str) -> Option<String> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -34,17 +36,20 @@ fn stat_fields(pid: i32) -> Option<Vec<String>> {
     Some(rest.split(' ').map(str::to_string).collect())
 }
 
+/// Every process's pid, as `/proc` lists them now.
+pub fn pids() -> Vec<i32> {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
+        .collect()
+}
+
 /// The children of `pid` with their state letter (`Z` for a zombie).
 pub fn children(pid: i32) -> Vec<(i32, char)> {
     let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Some(child) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<i32>().ok())
-        else {
-            continue;
-        };
+    for child in pids() {
         let Some(fields) = stat_fields(child) else {
             continue;
         };
@@ -89,10 +94,7 @@ pub fn ended(pid: i32) -> bool {
 /// The live processes whose command line mentions `needle`.
 pub fn processes_mentioning(needle: &str) -> Vec<i32> {
     let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse().ok()) else {
-            continue;
-        };
+    for pid in pids() {
         let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
         if String::from_utf8_lossy(&cmdline).contains(needle) && !ended(pid) {
             found.push(pid);
@@ -171,7 +173,7 @@ pub fn pipes_of(pid: i32) -> Vec<i32> {
 
 /// How many descriptors of `pid` refer to `path`.
 pub fn fds_on(pid: i32, path: &Path) -> usize {
-    let path = std::fs::canonicalize(path).expect("canonical path");
+    let path = harness::canonical(path);
     fd_targets(pid)
         .into_iter()
         .filter(|target| *target == path)

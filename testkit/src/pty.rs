@@ -167,11 +167,6 @@ impl Terminal {
         })
     }
 
-    /// The child's pid.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
     /// Types `bytes` on the terminal (raw mode: no line editing, `\r` is not turned into `\n`).
     pub fn write(&self, bytes: &[u8]) {
         (&self.master)
@@ -197,27 +192,22 @@ impl Terminal {
     /// Waits until the output contains `needle` and returns the output so far, failing the test
     /// after `timeout` or when the terminal closed first.
     pub fn wait_for(&self, needle: &[u8], timeout: Duration) -> Vec<u8> {
-        let deadline = Instant::now() + timeout;
-        let mut captured = self.shared.captured.lock().expect("terminal output lock");
-        loop {
-            if captured.bytes.windows(needle.len()).any(|w| w == needle) {
-                return captured.bytes.clone();
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            assert!(
-                !captured.closed && !left.is_zero(),
-                "{:?} did not appear on the terminal within {timeout:?} (closed: {}); output: {}",
-                String::from_utf8_lossy(needle),
-                captured.closed,
-                quote(&captured.bytes)
-            );
-            captured = self
-                .shared
-                .grew
-                .wait_timeout(captured, left)
-                .expect("terminal output lock")
-                .0;
+        let captured = self.shared.captured.lock().expect("terminal output lock");
+        let contains = |bytes: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+        let (captured, _) = self
+            .shared
+            .grew
+            .wait_timeout_while(captured, timeout, |c| !c.closed && !contains(&c.bytes))
+            .expect("terminal output lock");
+        if contains(&captured.bytes) {
+            return captured.bytes.clone();
         }
+        panic!(
+            "{:?} did not appear on the terminal within {timeout:?} (closed: {}); output: {}",
+            String::from_utf8_lossy(needle),
+            captured.closed,
+            quote(&captured.bytes)
+        );
     }
 
     /// Waits for the child to exit and for all its output, failing the test (after killing the
@@ -239,22 +229,17 @@ impl Terminal {
             }
         };
         let elapsed = self.started.elapsed();
-        let drained = Instant::now() + DRAIN_TIMEOUT;
-        let mut captured = self.shared.captured.lock().expect("terminal output lock");
-        while !captured.closed {
-            let left = drained.saturating_duration_since(Instant::now());
-            assert!(
-                !left.is_zero(),
-                "the child exited but the terminal did not close within {DRAIN_TIMEOUT:?}: \
-                 another process holds the slave"
-            );
-            captured = self
-                .shared
-                .grew
-                .wait_timeout(captured, left)
-                .expect("terminal output lock")
-                .0;
-        }
+        let captured = self.shared.captured.lock().expect("terminal output lock");
+        let (mut captured, _) = self
+            .shared
+            .grew
+            .wait_timeout_while(captured, DRAIN_TIMEOUT, |c| !c.closed)
+            .expect("terminal output lock");
+        assert!(
+            captured.closed,
+            "the child exited but the terminal did not close within {DRAIN_TIMEOUT:?}: \
+             another process holds the slave"
+        );
         let output = std::mem::take(&mut captured.bytes);
         drop(captured);
         if let Some(reader) = self.reader.take() {

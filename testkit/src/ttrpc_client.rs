@@ -233,7 +233,7 @@ impl Client {
         }
     }
 
-    /// Sets how long [`Client::call`], [`Client::reply`] and [`Client::next_frame`] wait, and
+    /// Sets how long [`Client::call`] and [`Client::reply`] wait, and
     /// how long a send may block on a server that does not read.
     pub fn set_timeout(&mut self, timeout: Duration) {
         self.timeout = timeout;
@@ -294,15 +294,6 @@ impl Client {
             let frame = self.read_frame(deadline)?;
             self.stashed.push_back(frame);
         }
-    }
-
-    /// The next frame of any stream, kept ones first, in arrival order.
-    pub fn next_frame(&mut self) -> io::Result<Frame> {
-        if let Some(frame) = self.stashed.pop_front() {
-            return Ok(frame);
-        }
-        let deadline = Instant::now() + self.timeout;
-        self.read_frame(deadline)
     }
 
     /// Whether the server closes the connection within `within`. Frames that arrive meanwhile
@@ -399,8 +390,9 @@ impl Client {
     }
 }
 
-/// `StateRequest{1 id, 2 exec_id}` (an empty `exec_id` means the init process).
-pub fn state_request(id: &str, exec_id: &str) -> Vec<u8> {
+/// `{1 id, 2 exec_id}`: StateRequest, and the shape of StartRequest, DeleteRequest and
+/// WaitRequest too (an empty `exec_id` means the init process).
+pub fn process_request(id: &str, exec_id: &str) -> Vec<u8> {
     MessageWriter::new()
         .string(1, id)
         .string(2, exec_id)

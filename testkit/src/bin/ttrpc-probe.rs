@@ -7,8 +7,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use tinyshim_testkit::protobuf::MessageWriter;
-use tinyshim_testkit::ttrpc_client::{Client, TASK_SERVICE};
+use tinyshim_testkit::ttrpc_client::{process_request, Client, TASK_SERVICE};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -37,7 +36,7 @@ fn main() -> ExitCode {
         }
     };
     client.set_timeout(Duration::from_secs(5));
-    let payload = MessageWriter::new().string(1, id).finish();
+    let payload = process_request(id, "");
     match client.call(TASK_SERVICE, "State", &payload) {
         Ok(reply) => println!("code {}", reply.code),
         Err(_) if client.peer_closed(Duration::from_secs(1)) => println!("closed"),

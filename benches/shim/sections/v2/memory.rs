@@ -96,11 +96,7 @@ impl Memory {
                 settle_and_sync();
                 let pids: Vec<i32> = tasks.iter().map(|(_, task)| task.shim()).collect();
                 bench.check_alone(shim, &pids, "memory of many shims");
-                let total: f64 = tasks
-                    .iter()
-                    .map(|(_, task)| probes::memory(&[task.shim()]).pss)
-                    .sum();
-                total / many as f64
+                probes::memory(&pids).pss / many as f64
             } else {
                 f64::NAN
             };
