@@ -10,6 +10,11 @@
 //! sleeps; such sources wait in a queue, in the order they yielded. Deadlines are few (a drain
 //! that gives up, a pipe to shrink, an event to resend), so they sit in a slab scanned for the
 //! earliest: the loop sleeps in `epoll_wait` until then and never wakes while there is none.
+//!
+//! Owners see the loop only as a [`Registry`]: what registering, yielding and deadlines need,
+//! never the wait itself, which the core alone runs. An owner whose routes are its own type (a
+//! frontend's) gets a [`Scoped`] view that wraps them into the loop's routes, so it never
+//! learns how the core numbers anything.
 
 use std::collections::VecDeque;
 use std::io;
@@ -47,61 +52,6 @@ impl<R: Copy> EventLoop<R> {
             yielded: VecDeque::new(),
             timers: Slab::new(),
         })
-    }
-
-    /// Watches `fd` for `interest` and leads its readiness to `route`. `None` means epoll cannot
-    /// watch it (`EPERM`: a regular file or `/dev/null`): such a descriptor is always ready, so
-    /// its owner simply never waits on it.
-    pub fn register(
-        &mut self,
-        fd: BorrowedFd<'_>,
-        interest: Interest,
-        route: R,
-    ) -> io::Result<Option<Token>> {
-        let entry = self.routes.vacant_entry();
-        let token = Token(entry.key());
-        match self
-            .poll
-            .registry()
-            .register(&mut SourceFd(&fd.as_raw_fd()), token, interest)
-        {
-            Ok(()) => {
-                entry.insert(route);
-                Ok(Some(token))
-            }
-            Err(e) if e.raw_os_error() == Some(nix::libc::EPERM) => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// Stops watching `fd` and frees its token. Must come before the descriptor is closed
-    /// whenever another descriptor may refer to the same open file (a duplicate of a PTY master):
-    /// epoll watches the open file, and a stale registration would go on firing.
-    pub fn deregister(&mut self, fd: BorrowedFd<'_>, token: Token) {
-        // The only possible error is ENOENT, for a descriptor epoll already forgot.
-        let _ = self
-            .poll
-            .registry()
-            .deregister(&mut SourceFd(&fd.as_raw_fd()));
-        self.routes.try_remove(token.0);
-        self.yielded.retain(|&t| t != token);
-    }
-
-    /// The owner of `token` stopped with work left: run it again before sleeping.
-    pub fn again(&mut self, token: Token) {
-        if !self.yielded.contains(&token) {
-            self.yielded.push_back(token);
-        }
-    }
-
-    /// Leads to `route` once `at` has passed.
-    pub fn set_timer(&mut self, at: Instant, route: R) -> TimerId {
-        TimerId(self.timers.insert((at, route)))
-    }
-
-    /// Forgets a deadline that has not fired; one that fired is already gone.
-    pub fn cancel_timer(&mut self, id: TimerId) {
-        self.timers.try_remove(id.0);
     }
 
     /// How many descriptors are registered (for tests: nothing may be left behind).
@@ -151,6 +101,123 @@ impl<R: Copy> EventLoop<R> {
 
     fn next_deadline(&self) -> Option<Instant> {
         self.timers.iter().map(|(_, (at, _))| *at).min()
+    }
+}
+
+/// What an owner of descriptors and deadlines needs of the loop, with routes of type `R`.
+pub trait Registry<R> {
+    /// Watches `fd` for `interest` and leads its readiness to `route`. `None` means epoll cannot
+    /// watch it (`EPERM`: a regular file or `/dev/null`): such a descriptor is always ready, so
+    /// its owner simply never waits on it.
+    fn register(
+        &mut self,
+        fd: BorrowedFd<'_>,
+        interest: Interest,
+        route: R,
+    ) -> io::Result<Option<Token>>;
+
+    /// Stops watching `fd` and frees its token. Must come before the descriptor is closed
+    /// whenever another descriptor may refer to the same open file (a duplicate of a PTY master):
+    /// epoll watches the open file, and a stale registration would go on firing.
+    fn deregister(&mut self, fd: BorrowedFd<'_>, token: Token);
+
+    /// The owner of `token` stopped with work left: run it again before sleeping.
+    fn again(&mut self, token: Token);
+
+    /// Leads to `route` once `at` has passed.
+    fn set_timer(&mut self, at: Instant, route: R) -> TimerId;
+
+    /// Forgets a deadline that has not fired; one that fired is already gone.
+    fn cancel_timer(&mut self, id: TimerId);
+}
+
+impl<R: Copy> Registry<R> for EventLoop<R> {
+    fn register(
+        &mut self,
+        fd: BorrowedFd<'_>,
+        interest: Interest,
+        route: R,
+    ) -> io::Result<Option<Token>> {
+        let entry = self.routes.vacant_entry();
+        let token = Token(entry.key());
+        match self
+            .poll
+            .registry()
+            .register(&mut SourceFd(&fd.as_raw_fd()), token, interest)
+        {
+            Ok(()) => {
+                entry.insert(route);
+                Ok(Some(token))
+            }
+            Err(e) if e.raw_os_error() == Some(nix::libc::EPERM) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn deregister(&mut self, fd: BorrowedFd<'_>, token: Token) {
+        // The only possible error is ENOENT, for a descriptor epoll already forgot.
+        let _ = self
+            .poll
+            .registry()
+            .deregister(&mut SourceFd(&fd.as_raw_fd()));
+        self.routes.try_remove(token.0);
+        self.yielded.retain(|&t| t != token);
+    }
+
+    fn again(&mut self, token: Token) {
+        if !self.yielded.contains(&token) {
+            self.yielded.push_back(token);
+        }
+    }
+
+    fn set_timer(&mut self, at: Instant, route: R) -> TimerId {
+        TimerId(self.timers.insert((at, route)))
+    }
+
+    fn cancel_timer(&mut self, id: TimerId) {
+        self.timers.try_remove(id.0);
+    }
+}
+
+/// A loop seen by an owner whose routes `S` the loop carries inside its own `R` (a frontend's
+/// routes inside the core's).
+#[derive(Debug)]
+pub struct Scoped<'a, R, S> {
+    event_loop: &'a mut EventLoop<R>,
+    wrap: fn(S) -> R,
+}
+
+impl<'a, R, S> Scoped<'a, R, S> {
+    /// `event_loop`, its routes made from the owner's by `wrap`.
+    pub fn new(event_loop: &'a mut EventLoop<R>, wrap: fn(S) -> R) -> Scoped<'a, R, S> {
+        Scoped { event_loop, wrap }
+    }
+}
+
+impl<R: Copy, S> Registry<S> for Scoped<'_, R, S> {
+    fn register(
+        &mut self,
+        fd: BorrowedFd<'_>,
+        interest: Interest,
+        route: S,
+    ) -> io::Result<Option<Token>> {
+        self.event_loop.register(fd, interest, (self.wrap)(route))
+    }
+
+    fn deregister(&mut self, fd: BorrowedFd<'_>, token: Token) {
+        self.event_loop.deregister(fd, token);
+    }
+
+    fn again(&mut self, token: Token) {
+        self.event_loop.again(token);
+    }
+
+    fn set_timer(&mut self, at: Instant, route: S) -> TimerId {
+        self.event_loop.set_timer(at, (self.wrap)(route))
+    }
+
+    fn cancel_timer(&mut self, id: TimerId) {
+        self.event_loop.cancel_timer(id);
     }
 }
 

@@ -8,10 +8,13 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use tinyshim::v2::server::{CONNECTION_IN_FLIGHT, MAX_IN_FLIGHT};
 use tinyshim_testkit::containerd::{Containerd, Options};
 use tinyshim_testkit::harness::workspace_binary;
 use tinyshim_testkit::procfs::{proc_status, rss_kib};
-use tinyshim_testkit::ttrpc_client::{header, process_request, Client, TASK_SERVICE, TYPE_REQUEST};
+use tinyshim_testkit::ttrpc_client::{
+    code, header, process_request, Client, Request, TASK_SERVICE, TYPE_REQUEST,
+};
 
 /// `nobody`.
 const OTHER_UID: &str = "65534";
@@ -147,7 +150,7 @@ fn many_connections_with_calls_in_flight_are_all_answered_and_closing_them_stops
     let payload = process_request("busy", "");
     let mut streams = Vec::new();
     for client in &mut clients {
-        let request = tinyshim_testkit::ttrpc_client::Request::new(TASK_SERVICE, "State", &payload);
+        let request = Request::new(TASK_SERVICE, "State", &payload);
         let ids: Vec<u32> = (0..8)
             .map(|_| client.send(&request).expect("send"))
             .collect();
@@ -161,7 +164,7 @@ fn many_connections_with_calls_in_flight_are_all_answered_and_closing_them_stops
     // Half hang up with a Wait in flight; the shim serves the rest and the task goes on.
     let wait = process_request("busy", "");
     for client in clients.iter_mut().take(25) {
-        let request = tinyshim_testkit::ttrpc_client::Request::new(TASK_SERVICE, "Wait", &wait);
+        let request = Request::new(TASK_SERVICE, "Wait", &wait);
         client.send(&request).expect("send a Wait");
     }
     clients.drain(..25);
@@ -169,4 +172,56 @@ fn many_connections_with_calls_in_flight_are_all_answered_and_closing_them_stops
         assert_eq!(state_of(client, "busy"), 0);
     }
     assert_eq!(ctr.task("busy").expect("the task").status, "RUNNING");
+}
+
+#[test]
+fn waits_parked_by_peers_that_hung_up_are_freed_and_every_caller_is_still_answered() {
+    let containerd = Containerd::start(Options::tinyshim());
+    let ctr = containerd.ctr();
+    ctr.run("parked", &["sleep", "600"]).detached().ok();
+    let socket = containerd.task_socket("parked");
+    let shim = containerd.shim_pid("parked");
+    let wait = Request::new(TASK_SERVICE, "Wait", &process_request("parked", ""));
+    // More peers than calls may be in flight in all, each parking a Wait on the running init
+    // and hanging up: had their Waits stayed parked, the bound would refuse every call after.
+    let before = rss_kib(shim);
+    for _ in 0..MAX_IN_FLIGHT + 500 {
+        let mut client = Client::connect(&socket).expect("connect");
+        client.send(&wait).expect("send a Wait");
+    }
+    let mut client = Client::connect(&socket).expect("connect");
+    assert_eq!(state_of(&mut client, "parked"), code::OK);
+    let exec = ctr.exec("parked", "e1", &["true"]).attached();
+    assert_eq!(exec.code(), Some(0), "containerd is still answered: {exec}");
+    let after = rss_kib(shim);
+    assert!(
+        after < before + 4 * 1024,
+        "shim RSS went from {before} to {after} KiB for Waits nobody can receive"
+    );
+}
+
+#[test]
+fn one_connection_parks_no_more_than_its_bound_and_the_others_are_still_served() {
+    let containerd = Containerd::start(Options::tinyshim());
+    let ctr = containerd.ctr();
+    ctr.run("greedy", &["sleep", "600"]).detached().ok();
+    let socket = containerd.task_socket("greedy");
+    let wait = Request::new(TASK_SERVICE, "Wait", &process_request("greedy", ""));
+    let mut greedy = Client::connect(&socket).expect("connect");
+    for _ in 0..CONNECTION_IN_FLIGHT {
+        greedy.send(&wait).expect("send a Wait");
+    }
+    let refused = greedy.send(&wait).expect("send one Wait more");
+    let reply = greedy.reply(refused).expect("the refusal");
+    assert_eq!(reply.code, code::RESOURCE_EXHAUSTED, "{reply:?}");
+    assert_eq!(
+        reply.message,
+        format!("{CONNECTION_IN_FLIGHT} calls in flight on this connection")
+    );
+    let mut other = Client::connect(&socket).expect("connect");
+    assert_eq!(state_of(&mut other, "greedy"), code::OK);
+    // The parked Waits are answered when the init exits, on the connection that parked them.
+    ctr.ok(&["tasks", "kill", "-s", "SIGKILL", "greedy"]);
+    let last = refused - 2;
+    assert_eq!(greedy.reply(last).expect("a Wait answered").code, code::OK);
 }

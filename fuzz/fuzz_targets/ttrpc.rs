@@ -13,10 +13,11 @@
 //! * the decoder never holds more than `MAX_BUFFER` bytes, grows only when full and then to at
 //!   most twice what it holds (or one `READ_CHUNK` more), keeps under two chunks once it holds
 //!   nothing, and always offers space once its items are taken;
-//! * every complete Request frame goes through `decode_call` without panicking; a refusal has
-//!   one of ttrpc's three codes, the even-stream-id text exactly when the id is even, a message
-//!   of at most `MAX_ERROR_MESSAGE` bytes, and an answer that decodes back as one Response
-//!   frame on the same stream; an oversized frame's answer does too.
+//! * every complete Request frame goes through `decode_call`, then the task service's method
+//!   table, without panicking; a refusal has one of ttrpc's three codes, the even-stream-id
+//!   text exactly when the id is even, a message of at most `MAX_ERROR_MESSAGE` bytes, and an
+//!   answer that decodes back as one Response frame on the same stream; an oversized frame's
+//!   answer does too.
 
 #![no_main]
 
@@ -25,7 +26,8 @@ use tinyshim::v2::proto::ttrpc::Code;
 use tinyshim::v2::ttrpc::frame::{
     Decoder, FrameKind, Item, HEADER_LEN, MAX_BUFFER, MAX_PAYLOAD, READ_CHUNK,
 };
-use tinyshim::v2::ttrpc::request::{decode_call, encode_error, CallError, MAX_ERROR_MESSAGE};
+use tinyshim::v2::task::request::TaskRequest;
+use tinyshim::v2::ttrpc::call::{decode_call, encode_error, CallError, MAX_ERROR_MESSAGE};
 
 /// An item that owns its payload, so that items of different runs can be compared.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -193,7 +195,10 @@ fn check_answer(stream_id: u32, error: &CallError) {
 }
 
 fn check_call(stream_id: u32, payload: &[u8]) {
-    let Err(error) = decode_call(stream_id, payload) else {
+    let decoded = decode_call(stream_id, payload).and_then(|call| {
+        TaskRequest::of(&call).unwrap_or_else(|| Err(CallError::unknown_service(&call.service)))
+    });
+    let Err(error) = decoded else {
         return;
     };
     assert!(

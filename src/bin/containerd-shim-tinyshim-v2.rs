@@ -9,10 +9,10 @@ use std::process::ExitCode;
 
 use nix::sys::socket::{getsockname, UnixAddr};
 use tinyshim::config::Config;
-use tinyshim::v2::args::{self, Action};
-use tinyshim::v2::daemon::Shim;
+use tinyshim::v2::cli::args::{self, Action};
+use tinyshim::v2::cli::{delete, start};
 use tinyshim::v2::log::{Level, Log};
-use tinyshim::v2::{cleanup, start};
+use tinyshim::v2::shim;
 
 /// Where `start` puts the listening socket of the serving shim.
 const LISTENER_FD: i32 = 3;
@@ -53,7 +53,7 @@ fn main() -> ExitCode {
         },
         Action::Delete => {
             let config = Config::from_env(&cwd);
-            let (response, warnings) = cleanup::delete(&args, &cwd, &config.search_path);
+            let (response, warnings) = delete::delete(&args, &cwd, &config.search_path);
             for warning in warnings {
                 eprintln!("{warning}");
             }
@@ -99,14 +99,7 @@ fn serve(args: &args::Args, cwd: &std::path::Path) -> ExitCode {
     let socket_path = getsockname::<UnixAddr>(LISTENER_FD)
         .ok()
         .and_then(|addr| addr.path().map(|p| p.to_path_buf()));
-    let shim = match Shim::new(args, listener, socket_path, log, Config::from_env(cwd)) {
-        Ok(shim) => shim,
-        Err(error) => {
-            Log::open(cwd, false).write(Level::Warning, &error.to_string());
-            return ExitCode::FAILURE;
-        }
-    };
-    match shim.run() {
+    match shim::serve(args, listener, socket_path, log, Config::from_env(cwd)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             Log::open(cwd, false).write(Level::Warning, &error.to_string());

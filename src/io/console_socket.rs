@@ -18,7 +18,7 @@ use nix::sys::socket::{
 };
 
 use crate::error::{Error, Result};
-use crate::event_loop::EventLoop;
+use crate::event_loop::Registry;
 use crate::io::pipe::set_nonblocking;
 
 /// The most descriptors one `SCM_RIGHTS` message can carry (Linux `SCM_MAX_FD`). The control
@@ -48,7 +48,7 @@ impl<R: Copy> ConsoleSocket<R> {
     /// the runtime connects from the bundle, not from the shim's working directory.
     pub fn listen(
         dir: &Path,
-        lp: &mut EventLoop<R>,
+        registry: &mut impl Registry<R>,
         listener_route: R,
         connection_route: R,
     ) -> Result<ConsoleSocket<R>> {
@@ -76,7 +76,7 @@ impl<R: Copy> ConsoleSocket<R> {
             .map_err(|e| Error::os(format!("bind {}", console.path.display()), e))?;
         listen(&listener, Backlog::new(1).unwrap_or(Backlog::MAXCONN))
             .map_err(|e| Error::os(format!("listen {}", console.path.display()), e))?;
-        let token = lp
+        let token = registry
             .register(listener.as_fd(), Interest::READABLE, listener_route)
             .map_err(|e| Error::os("epoll_ctl console socket", e))?;
         console.listener = Some((listener, token));
@@ -90,7 +90,7 @@ impl<R: Copy> ConsoleSocket<R> {
 
     /// Makes what progress it can without blocking: accepts the connection, then receives the
     /// master. `Ok(None)` means the runtime has not sent it yet.
-    pub fn receive(&mut self, lp: &mut EventLoop<R>) -> Result<Option<OwnedFd>> {
+    pub fn receive(&mut self, registry: &mut impl Registry<R>) -> Result<Option<OwnedFd>> {
         if self.connection.is_none() {
             let Some((listener, _)) = &self.listener else {
                 return Ok(None);
@@ -101,9 +101,9 @@ impl<R: Copy> ConsoleSocket<R> {
                     Err(Errno::EAGAIN | Errno::EINTR | Errno::ECONNABORTED) => return Ok(None),
                     Err(e) => return Err(Error::os(format!("accept {}", self.path.display()), e)),
                 };
-            self.close_listener(lp);
+            self.close_listener(registry);
             self.remove();
-            let token = lp
+            let token = registry
                 .register(
                     connection.as_fd(),
                     Interest::READABLE,
@@ -120,7 +120,7 @@ impl<R: Copy> ConsoleSocket<R> {
             Ok(None) => return Ok(None),
             Err(e) => return Err(Error::os(format!("recvmsg {}", self.path.display()), e)),
         };
-        self.close_connection(lp);
+        self.close_connection(registry);
         let master = single_terminal(received, &self.path)?;
         set_nonblocking(&master)?;
         Ok(Some(master))
@@ -128,21 +128,21 @@ impl<R: Copy> ConsoleSocket<R> {
 
     /// Stops listening and closes the runtime's connection, deregistering both; the socket file
     /// goes when the value is dropped.
-    pub fn close(&mut self, lp: &mut EventLoop<R>) {
-        self.close_listener(lp);
-        self.close_connection(lp);
+    pub fn close(&mut self, registry: &mut impl Registry<R>) {
+        self.close_listener(registry);
+        self.close_connection(registry);
         self.remove();
     }
 
-    fn close_listener(&mut self, lp: &mut EventLoop<R>) {
+    fn close_listener(&mut self, registry: &mut impl Registry<R>) {
         if let Some((listener, Some(token))) = self.listener.take() {
-            lp.deregister(listener.as_fd(), token);
+            registry.deregister(listener.as_fd(), token);
         }
     }
 
-    fn close_connection(&mut self, lp: &mut EventLoop<R>) {
+    fn close_connection(&mut self, registry: &mut impl Registry<R>) {
         if let Some((connection, Some(token))) = self.connection.take() {
-            lp.deregister(connection.as_fd(), token);
+            registry.deregister(connection.as_fd(), token);
         }
     }
 }

@@ -27,7 +27,7 @@ use mio::{Interest, Token};
 use nix::errno::Errno;
 use nix::fcntl::{splice, SpliceFFlags};
 
-use crate::event_loop::EventLoop;
+use crate::event_loop::Registry;
 use crate::io::pipe::{self, DEFAULT_CAPACITY, STREAMING_CAPACITY};
 
 /// Size of the copy path's buffer: a pipe's default capacity. The copy path is a fallback; a
@@ -87,9 +87,9 @@ impl Endpoint {
         }
     }
 
-    fn close<R: Copy>(self, lp: &mut EventLoop<R>) {
+    fn close<R: Copy>(self, registry: &mut impl Registry<R>) {
         if let Some(token) = self.token {
-            lp.deregister(self.fd.as_fd(), token);
+            registry.deregister(self.fd.as_fd(), token);
         }
     }
 }
@@ -142,14 +142,14 @@ impl Pump {
         mut source: Endpoint,
         mut sink: Endpoint,
         force_copy: bool,
-        lp: &mut EventLoop<R>,
+        registry: &mut impl Registry<R>,
         (source_route, sink_route): (R, R),
     ) -> io::Result<Pump> {
-        source.token = lp.register(source.fd.as_fd(), Interest::READABLE, source_route)?;
-        sink.token = match lp.register(sink.fd.as_fd(), Interest::WRITABLE, sink_route) {
+        source.token = registry.register(source.fd.as_fd(), Interest::READABLE, source_route)?;
+        sink.token = match registry.register(sink.fd.as_fd(), Interest::WRITABLE, sink_route) {
             Ok(token) => token,
             Err(e) => {
-                source.close(lp);
+                source.close(registry);
                 return Err(e);
             }
         };
@@ -287,7 +287,7 @@ impl Pump {
 
     /// Moves bytes until one side would block, the budget is spent (then the loop is asked to
     /// run the pump again), or the pump ends. An ended pump does nothing.
-    pub fn run<R: Copy>(&mut self, lp: &mut EventLoop<R>) -> Flow {
+    pub fn run<R: Copy>(&mut self, registry: &mut impl Registry<R>) -> Flow {
         let (Some(source), Some(sink)) = (&self.source, &self.sink) else {
             return Flow::Eof;
         };
@@ -321,25 +321,25 @@ impl Pump {
             }
         }
         if let Some(token) = again {
-            lp.again(token);
+            registry.again(token);
         }
         Flow::Yield
     }
 
     /// Closes the source only (deregistering it first), keeping the sink: the client's FIFO is
     /// closed later, once every output has ended.
-    pub fn close_source<R: Copy>(&mut self, lp: &mut EventLoop<R>) {
+    pub fn close_source<R: Copy>(&mut self, registry: &mut impl Registry<R>) {
         if let Some(source) = self.source.take() {
-            source.close(lp);
+            source.close(registry);
         }
         self.finished = true;
     }
 
     /// Closes both ends.
-    pub fn close<R: Copy>(mut self, lp: &mut EventLoop<R>) {
-        self.close_source(lp);
+    pub fn close<R: Copy>(mut self, registry: &mut impl Registry<R>) {
+        self.close_source(registry);
         if let Some(sink) = self.sink.take() {
-            sink.close(lp);
+            sink.close(registry);
         }
     }
 }

@@ -14,8 +14,6 @@
 
 use std::time::{Duration, Instant};
 
-use crate::process::output::Output;
-
 /// How the shim polls for a reader while unread bytes wait in a FIFO nobody holds: no event
 /// says a reader opened the FIFO, so the drain looks again this often, and only in that case.
 pub const READER_POLL: Duration = Duration::from_millis(100);
@@ -71,6 +69,22 @@ pub enum Check {
     Wait(Option<Instant>),
 }
 
+/// What the drain reads of one output stream: the stream itself in the shim
+/// ([`crate::process::output::Output`]), a plain value in tests.
+pub trait Progress {
+    /// Bytes moved so far from the container's side to the client's.
+    fn moved(&self) -> u64;
+    /// Whether the container's side has ended (or there never was one).
+    fn ended(&self) -> bool;
+    /// Whether the stream waits for the client to take bytes.
+    fn blocked_on_client(&self) -> bool;
+    /// Bytes waiting in the client's FIFO.
+    fn unread(&self) -> u64;
+    /// Bytes of an ended stream still unread in the client's FIFO while nobody but the shim
+    /// could read them; 0 when they are safe (read, or held by a reader).
+    fn unread_without_reader(&mut self) -> u64;
+}
+
 /// A drain in progress.
 #[derive(Debug)]
 pub struct Drain {
@@ -92,7 +106,7 @@ impl Drain {
     }
 
     /// Looks at the outputs: whether the drain is over, or when to look again.
-    pub fn check(&mut self, outputs: &mut [&mut Output], now: Instant) -> Check {
+    pub fn check(&mut self, outputs: &mut [&mut dyn Progress], now: Instant) -> Check {
         let moved: u64 = outputs.iter().map(|o| o.moved()).sum();
         if moved != self.moved {
             self.moved = moved;
@@ -147,3 +161,6 @@ impl Drain {
         Check::Wait(Some(now + poll))
     }
 }
+
+#[cfg(test)]
+mod tests;

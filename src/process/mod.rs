@@ -1,5 +1,11 @@
-//! One supervised process: what it is, where it is in its life, its stdio, and who waits for its
-//! exit. A shim holds one (v0.2) or many (a v2 container's init and its exec processes).
+//! One supervised process as a value: how it is launched, where it is in its life, its stdio,
+//! and its exit with the drain that follows. A shim holds one (v0.2) or many (a v2 container's
+//! init and its exec processes).
+//!
+//! A process knows nothing of the core that drives it: it registers its descriptors and
+//! deadlines through whatever [`Registry`] it is handed, under routes of the core's type `R`,
+//! which only has to say how it carries a process's key and source ([`ProcessRoute`]). The phase
+//! is moved on by the pure [`phase::next`]; everything else here carries out what it decides.
 
 pub mod drain;
 pub mod output;
@@ -10,10 +16,11 @@ pub mod terminal;
 use std::path::PathBuf;
 use std::time::{Instant, SystemTime};
 
-use crate::event_loop::TimerId;
-use crate::process::drain::{Drain, DrainEnd, DrainPolicy};
-use crate::process::phase::{Phase, Rules};
+use crate::event_loop::{Registry, TimerId};
+use crate::process::drain::{Check, Drain, DrainEnd, DrainPolicy, Progress};
+use crate::process::phase::{Effect, Event, Phase, Refused, Rules};
 use crate::process::stdio::ProcessStdio;
+use crate::reaper::ExitStatus;
 use crate::runtime::{CommandLine, Runtime};
 
 /// A process's key in the supervisor, stable for its life.
@@ -50,21 +57,14 @@ impl Source {
     }
 }
 
-/// What the process is to its container.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// The container's first process.
-    Init,
-    /// A process added to a running container.
-    Exec,
+/// A route of the loop that can lead to one of a process's sources.
+pub trait ProcessRoute: Copy {
+    /// The route to `source` of process `key`.
+    fn to(key: ProcessKey, source: Source) -> Self;
 }
 
-/// Somebody waiting for the exit, in the frontend's own terms (a v2 frontend parks a request
-/// there).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Waiter(pub u64);
-
-/// How a process is launched and what follows: given by the frontend once the stdio is ready.
+/// How a process is launched and what follows, decided by the frontend once the stdio is made
+/// (the launch's command line names the console socket).
 #[derive(Debug, Clone)]
 pub struct LaunchPlan {
     /// The runtime binary.
@@ -87,7 +87,7 @@ pub enum Failure {
     /// The runtime itself failed; it explains itself in its own log.
     Runtime {
         /// How it ended.
-        status: crate::reaper::ExitStatus,
+        status: ExitStatus,
         /// Its last line on stderr, when captured.
         message: String,
     },
@@ -95,31 +95,219 @@ pub enum Failure {
     Shim(crate::error::Error),
 }
 
-/// One supervised process.
+/// The exit of a process, from the moment it was reaped: when, and the drain of its outputs.
 #[derive(Debug)]
-pub struct Process {
-    /// Init or exec.
-    pub kind: Kind,
-    /// What its frontend wants of its life.
-    pub rules: Rules,
-    /// Where it is.
-    pub phase: Phase,
-    /// Its stdio.
-    pub stdio: ProcessStdio,
-    /// The bounds of the drain after its exit.
-    pub drain_policy: DrainPolicy,
-    /// How it is launched, once the frontend said.
-    pub plan: Option<LaunchPlan>,
-    /// When it was reaped.
-    pub exited_at: Option<SystemTime>,
-    /// Whoever waits for the final exit.
-    pub waiters: Vec<Waiter>,
-    /// Why the launch or the last start failed, until the frontend takes it.
-    pub failure: Option<Failure>,
-    /// The drain in progress and its next look.
-    pub(crate) drain: Option<(Drain, Option<(TimerId, Instant)>)>,
-    /// How the drain ended, until the exit is final.
-    pub(crate) drain_end: Option<DrainEnd>,
-    /// The next look at enlarged output pipes, while some are.
-    pub(crate) capacity_look: Option<TimerId>,
+struct Exit {
+    at: SystemTime,
+    drain: Draining,
 }
+
+/// The drain after an exit.
+#[derive(Debug)]
+enum Draining {
+    /// Under way, with the deadline of its next look if one is set.
+    Running {
+        drain: Drain,
+        look: Option<(TimerId, Instant)>,
+    },
+    /// Over.
+    Ended(DrainEnd),
+}
+
+/// One supervised process, its stdio registered under routes of type `R`.
+#[derive(Debug)]
+pub struct Process<R> {
+    rules: Rules,
+    phase: Phase,
+    stdio: ProcessStdio<R>,
+    drain_policy: DrainPolicy,
+    plan: LaunchPlan,
+    exit: Option<Exit>,
+    /// The next look at enlarged output pipes, while some are.
+    capacity_look: Option<TimerId>,
+}
+
+impl<R: ProcessRoute> Process<R> {
+    /// A process whose launch call is under way.
+    pub fn new(
+        rules: Rules,
+        drain_policy: DrainPolicy,
+        stdio: ProcessStdio<R>,
+        plan: LaunchPlan,
+    ) -> Process<R> {
+        Process {
+            rules,
+            phase: Phase::Launching,
+            stdio,
+            drain_policy,
+            plan,
+            exit: None,
+            capacity_look: None,
+        }
+    }
+
+    /// Where it is in its life.
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// How it is launched.
+    pub fn plan(&self) -> &LaunchPlan {
+        &self.plan
+    }
+
+    /// When it was reaped, once it was.
+    pub fn exited_at(&self) -> Option<SystemTime> {
+        self.exit.as_ref().map(|exit| exit.at)
+    }
+
+    /// Its stdio.
+    pub fn stdio(&mut self) -> &mut ProcessStdio<R> {
+        &mut self.stdio
+    }
+
+    /// Moves the phase on by `event`; the caller carries out the effects.
+    pub fn apply(&mut self, event: Event) -> Result<Vec<Effect>, Refused> {
+        let (phase, effects) = phase::next(self.phase, self.rules, event)?;
+        self.phase = phase;
+        Ok(effects)
+    }
+
+    /// The process was reaped at `at`: from now on only the container's own holders of a
+    /// legacy slave decide when the terminal's output ends, and the drain counts progress from
+    /// here.
+    pub fn exited(&mut self, at: SystemTime, now: Instant) {
+        self.stdio.release_held_slave();
+        let moved = self.stdio.outputs().map(|o| o.moved()).sum();
+        self.exit = Some(Exit {
+            at,
+            drain: Draining::Running {
+                drain: Drain::new(self.drain_policy, moved, now),
+                look: None,
+            },
+        });
+    }
+
+    /// Looks at the drain, if one runs: its end once it has ended (kept for
+    /// [`Process::drain_end`]), else `None`, with a look set for when the drain must look again.
+    /// `key` names the process in the look's route.
+    pub fn look_at_drain(
+        &mut self,
+        key: ProcessKey,
+        registry: &mut impl Registry<R>,
+        now: Instant,
+    ) -> Option<DrainEnd> {
+        let exit = self.exit.as_mut()?;
+        let Draining::Running { drain, look } = &mut exit.drain else {
+            return None;
+        };
+        let mut outputs: Vec<&mut dyn Progress> = self
+            .stdio
+            .outputs()
+            .map(|output| output as &mut dyn Progress)
+            .collect();
+        match drain.check(&mut outputs, now) {
+            Check::Wait(next) => {
+                // A pending look that comes later than needed is replaced; one that comes early
+                // only looks and sets the next.
+                let replace = match (*look, next) {
+                    (Some((_, at)), Some(needed)) => needed < at,
+                    (None, Some(_)) => true,
+                    (_, None) => false,
+                };
+                if let (true, Some(needed)) = (replace, next) {
+                    if let Some((id, _)) = look.take() {
+                        registry.cancel_timer(id);
+                    }
+                    let id = registry.set_timer(needed, R::to(key, Source::Drain));
+                    *look = Some((id, needed));
+                }
+                None
+            }
+            Check::Done(end) => {
+                if let Some((id, _)) = look.take() {
+                    registry.cancel_timer(id);
+                }
+                exit.drain = Draining::Ended(end);
+                Some(end)
+            }
+        }
+    }
+
+    /// The drain's look deadline passed (it is gone from the loop).
+    pub fn drain_look_passed(&mut self) {
+        if let Some(Exit {
+            drain: Draining::Running { look, .. },
+            ..
+        }) = &mut self.exit
+        {
+            *look = None;
+        }
+    }
+
+    /// How the drain ended; [`DrainEnd::Complete`] for a process whose exit needed none.
+    pub fn drain_end(&self) -> DrainEnd {
+        match &self.exit {
+            Some(Exit {
+                drain: Draining::Ended(end),
+                ..
+            }) => *end,
+            _ => DrainEnd::Complete,
+        }
+    }
+
+    /// After readiness of its outputs: makes sure somebody will look at pipes a stream
+    /// enlarged (see [`crate::io::pipe`]), by the route of `key`.
+    pub fn watch_capacity(&mut self, key: ProcessKey, registry: &mut impl Registry<R>) {
+        let enlarged = self
+            .stdio
+            .outputs()
+            .any(|output| output.pump.as_ref().is_some_and(|pump| pump.enlarged()));
+        if enlarged && self.capacity_look.is_none() {
+            self.look_at_capacity_later(key, registry);
+        }
+    }
+
+    fn look_at_capacity_later(&mut self, key: ProcessKey, registry: &mut impl Registry<R>) {
+        let at = Instant::now() + CAPACITY_LOOK;
+        self.capacity_look = Some(registry.set_timer(at, R::to(key, Source::Capacity)));
+    }
+
+    /// The capacity look passed: every enlarged pump is looked at, and gives its pages back once
+    /// idle; another look follows while any stays enlarged.
+    pub fn look_at_capacity(&mut self, key: ProcessKey, registry: &mut impl Registry<R>) {
+        self.capacity_look = None;
+        // Every pump is looked at (no short-circuit), so each can give its pages back.
+        let again = self
+            .stdio
+            .outputs()
+            .filter_map(|output| output.pump.as_mut())
+            .fold(false, |again, pump| pump.look() | again);
+        if again {
+            self.look_at_capacity_later(key, registry);
+        }
+    }
+
+    /// Closes its stdio and forgets its deadlines.
+    pub fn close(mut self, registry: &mut impl Registry<R>) {
+        if let Some(Exit {
+            drain:
+                Draining::Running {
+                    look: Some((id, _)),
+                    ..
+                },
+            ..
+        }) = self.exit.take()
+        {
+            registry.cancel_timer(id);
+        }
+        if let Some(id) = self.capacity_look.take() {
+            registry.cancel_timer(id);
+        }
+        self.stdio.close(registry);
+    }
+}
+
+/// How often enlarged output pipes are looked at: a stream idle for this long gives its pages
+/// back (see [`crate::io::pipe`]).
+pub const CAPACITY_LOOK: std::time::Duration = std::time::Duration::from_secs(1);

@@ -13,10 +13,11 @@ use nix::errno::Errno;
 use nix::fcntl::{open, OFlag};
 use nix::sys::stat::{fstat, stat, Mode};
 
-use crate::event_loop::EventLoop;
+use crate::event_loop::Registry;
 use crate::io::fifo::ClientFifo;
 use crate::io::pipe;
 use crate::io::pump::{Flow, Pump};
+use crate::process::drain::Progress;
 
 /// The client's end of an output stream, as the shim holds it.
 #[derive(Debug)]
@@ -82,33 +83,45 @@ impl Output {
     /// Runs the pump; on its end, closes the container's side and keeps the client's, which
     /// closes only once every output has ended (a client reconnecting meanwhile must not see EOF
     /// early). Returns how it stopped, for the caller to report a failure.
-    pub fn run<R: Copy>(&mut self, lp: &mut EventLoop<R>) -> Option<Flow> {
+    pub fn run<R: Copy>(&mut self, registry: &mut impl Registry<R>) -> Option<Flow> {
         let pump = self.pump.as_mut()?;
-        let flow = pump.run(lp);
+        let flow = pump.run(registry);
         match flow {
             Flow::Wait | Flow::Yield => {}
-            Flow::Eof | Flow::SinkClosed | Flow::Failed(_) => pump.close_source(lp),
+            Flow::Eof | Flow::SinkClosed | Flow::Failed(_) => pump.close_source(registry),
         }
         Some(flow)
     }
 
-    /// Whether the stream has ended (or never had a pump).
-    pub fn ended(&self) -> bool {
-        self.pump.as_ref().is_none_or(Pump::finished)
+    /// Whether the pump is on the copy path.
+    pub fn copying(&self) -> bool {
+        self.pump.as_ref().is_some_and(Pump::copying)
     }
 
-    /// Bytes moved so far.
-    pub fn moved(&self) -> u64 {
+    /// Closes both sides.
+    pub fn close<R: Copy>(&mut self, registry: &mut impl Registry<R>) {
+        if let Some(pump) = self.pump.take() {
+            pump.close(registry);
+        }
+        self.client = None;
+    }
+}
+
+impl Progress for Output {
+    fn moved(&self) -> u64 {
         self.pump.as_ref().map_or(0, Pump::moved)
     }
 
-    /// Whether the stream waits for the client to take bytes.
-    pub fn blocked_on_client(&self) -> bool {
+    fn ended(&self) -> bool {
+        self.pump.as_ref().is_none_or(Pump::finished)
+    }
+
+    fn blocked_on_client(&self) -> bool {
         self.pump.as_ref().is_some_and(Pump::blocked_on_sink)
     }
 
-    /// Bytes waiting in the client's FIFO (none for `/dev/null`, a file or a logger).
-    pub fn unread(&self) -> u64 {
+    /// None for `/dev/null`, a file or a logger, which hold no unread bytes.
+    fn unread(&self) -> u64 {
         if self.client.is_none() {
             return 0;
         }
@@ -116,9 +129,7 @@ impl Output {
         sink.and_then(pipe::queued).unwrap_or(0) as u64
     }
 
-    /// Bytes of an ended stream still unread in the client's FIFO while nobody but the shim
-    /// could read them; 0 when they are safe (read, or held by a reader).
-    pub fn unread_without_reader(&mut self) -> u64 {
+    fn unread_without_reader(&mut self) -> u64 {
         let (Some(client), Some(pump)) = (&mut self.client, &self.pump) else {
             return 0;
         };
@@ -128,18 +139,5 @@ impl Output {
         } else {
             unread
         }
-    }
-
-    /// Whether the pump is on the copy path.
-    pub fn copying(&self) -> bool {
-        self.pump.as_ref().is_some_and(Pump::copying)
-    }
-
-    /// Closes both sides.
-    pub fn close<R: Copy>(&mut self, lp: &mut EventLoop<R>) {
-        if let Some(pump) = self.pump.take() {
-            pump.close(lp);
-        }
-        self.client = None;
     }
 }

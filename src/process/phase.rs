@@ -100,6 +100,29 @@ impl Phase {
         }
     }
 
+    /// Whether the process exists and has not been reaped: it can be signalled, and its pid
+    /// names it.
+    pub fn is_alive(&self) -> bool {
+        matches!(
+            self,
+            Phase::Created { .. } | Phase::Starting { .. } | Phase::Running { .. }
+        )
+    }
+
+    /// Whether the process has stopped: it was reaped (its exit final or not yet), or it never
+    /// ran.
+    pub fn is_stopped(&self) -> bool {
+        matches!(
+            self,
+            Phase::Exiting { .. } | Phase::Exited { .. } | Phase::Failed
+        )
+    }
+
+    /// Whether nothing more will happen to the process: its exit is final, or it never ran.
+    pub fn is_over(&self) -> bool {
+        matches!(self, Phase::Exited { .. } | Phase::Failed)
+    }
+
     /// How the process ended, once it was reaped.
     pub fn status(&self) -> Option<ExitStatus> {
         match *self {

@@ -14,14 +14,14 @@ use std::process::Stdio;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::event_loop::EventLoop;
+use crate::event_loop::Registry;
 use crate::io::fifo;
 use crate::io::pipe;
 use crate::io::pump::{Endpoint, Flow, Pump};
 use crate::process::output::{ClientOutput, Output};
 use crate::process::terminal::{Terminal, TerminalClient};
-use crate::process::{ProcessKey, Source};
-use crate::supervisor::Route;
+use crate::process::{ProcessKey, ProcessRoute, Source};
+use crate::runtime::ConsoleArg;
 
 /// Where an output stream goes.
 #[derive(Debug)]
@@ -49,28 +49,6 @@ pub struct StdioSetup<'a> {
     pub owner: (u32, u32),
 }
 
-/// How the runtime is told about the terminal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConsoleArg<'a> {
-    /// No terminal: the process gets the stdio pipes.
-    None,
-    /// `--console-socket <path>`: the runtime sends the PTY master over this socket.
-    Socket(&'a Path),
-    /// `--console <slave>`: legacy runtimes open the slave the shim created.
-    Legacy(&'a Path),
-}
-
-impl ConsoleArg<'_> {
-    /// Appends the runtime's console arguments, if any, to a command line.
-    pub fn push_to(self, args: &mut Vec<std::ffi::OsString>) {
-        match self {
-            ConsoleArg::None => {}
-            ConsoleArg::Socket(path) => args.extend(["--console-socket".into(), path.into()]),
-            ConsoleArg::Legacy(path) => args.extend(["--console".into(), path.into()]),
-        }
-    }
-}
-
 /// A pump's failure, for the frontend's log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PumpFailure {
@@ -84,25 +62,27 @@ pub struct PumpFailure {
 
 /// The streams of a process.
 #[derive(Debug)]
-enum Streams {
+enum Streams<R> {
     Pipes {
         stdin: Option<Pump>,
         stdout: Output,
         stderr: Output,
     },
-    Terminal(Terminal),
+    Terminal(Terminal<R>),
+    /// Closed, or not made yet.
+    Closed,
 }
 
-/// A process's stdio.
+/// A process's stdio, its descriptors registered under routes of type `R`.
 #[derive(Debug)]
-pub struct ProcessStdio {
+pub struct ProcessStdio<R> {
     pumps: PumpMaker,
     /// The shim's own writer on the stdin FIFO.
     stdin_closer: Option<OwnedFd>,
-    streams: Streams,
+    streams: Streams<R>,
 }
 
-impl ProcessStdio {
+impl<R: ProcessRoute> ProcessStdio<R> {
     /// Opens the client's FIFOs without blocking and makes the pipes or the terminal; returns
     /// the stdio to hand the launch call (the container's pipe ends, or `/dev/null` with a
     /// terminal).
@@ -110,8 +90,8 @@ impl ProcessStdio {
         key: ProcessKey,
         setup: StdioSetup<'_>,
         config: &Config,
-        lp: &mut EventLoop<Route>,
-    ) -> Result<(ProcessStdio, [Stdio; 3])> {
+        registry: &mut impl Registry<R>,
+    ) -> Result<(ProcessStdio<R>, [Stdio; 3])> {
         let stdin = fifo::open_client_fifo(setup.stdin)?;
         // `/dev/null` stdin is EOF from the start: the container gets it without a pump.
         let client_stdin = (!stdin.null).then_some(stdin.reader);
@@ -122,7 +102,7 @@ impl ProcessStdio {
                 force_copy: config.force_copy,
             },
             stdin_closer: Some(stdin.writer),
-            streams: Streams::Terminal(Terminal::Failed(None)),
+            streams: Streams::Closed,
         };
         let stdout = Output {
             name: "stdout",
@@ -135,7 +115,7 @@ impl ProcessStdio {
                 stdout,
                 stdout_sink,
             };
-            let terminal = Terminal::open(client, config, setup.owner, key, lp)?;
+            let terminal = Terminal::open(client, config, setup.owner, key, registry)?;
             stdio.streams = Streams::Terminal(terminal);
             return Ok((stdio, [Stdio::null(), Stdio::null(), Stdio::null()]));
         }
@@ -145,7 +125,7 @@ impl ProcessStdio {
         // Without a client stdin the shim's end is dropped here, which is the container's EOF.
         let stdin_pump = match client_stdin {
             Some(client) => Some(stdio.pumps.make(
-                lp,
+                registry,
                 Source::Stdin,
                 Endpoint::plain(client),
                 Endpoint::plain(stdin_pipe.shim),
@@ -153,10 +133,12 @@ impl ProcessStdio {
             None => None,
         };
         let mut output_pump = |source, pipe: OwnedFd, sink| {
-            let pump =
-                stdio
-                    .pumps
-                    .make(lp, source, Endpoint::plain(pipe), Endpoint::plain(sink))?;
+            let pump = stdio.pumps.make(
+                registry,
+                source,
+                Endpoint::plain(pipe),
+                Endpoint::plain(sink),
+            )?;
             Ok::<_, Error>(pump.with_elastic_capacity())
         };
         let stdout_pump = output_pump(Source::Stdout, stdout_pipe.shim, stdout_sink)?;
@@ -187,7 +169,7 @@ impl ProcessStdio {
     pub fn console_arg(&self) -> ConsoleArg<'_> {
         match &self.streams {
             Streams::Terminal(terminal) => terminal.console_arg(),
-            Streams::Pipes { .. } => ConsoleArg::None,
+            Streams::Pipes { .. } | Streams::Closed => ConsoleArg::None,
         }
     }
 
@@ -195,25 +177,30 @@ impl ProcessStdio {
     pub fn on_ready(
         &mut self,
         source: Source,
-        lp: &mut EventLoop<Route>,
+        registry: &mut impl Registry<R>,
         failures: &mut Vec<PumpFailure>,
     ) {
         match source {
-            Source::Console => self.poll_console(lp),
-            Source::Stdin | Source::Stdout | Source::Stderr => self.run(source, lp, failures),
+            Source::Console => self.poll_console(registry),
+            Source::Stdin | Source::Stdout | Source::Stderr => self.run(source, registry, failures),
             Source::Drain | Source::Capacity => {}
         }
     }
 
     /// Runs every pump once: at start, when events may have come before registration.
-    pub fn run_all(&mut self, lp: &mut EventLoop<Route>, failures: &mut Vec<PumpFailure>) {
-        self.poll_console(lp);
+    pub fn run_all(&mut self, registry: &mut impl Registry<R>, failures: &mut Vec<PumpFailure>) {
+        self.poll_console(registry);
         for source in [Source::Stdin, Source::Stdout, Source::Stderr] {
-            self.run(source, lp, failures);
+            self.run(source, registry, failures);
         }
     }
 
-    fn run(&mut self, source: Source, lp: &mut EventLoop<Route>, failures: &mut Vec<PumpFailure>) {
+    fn run(
+        &mut self,
+        source: Source,
+        registry: &mut impl Registry<R>,
+        failures: &mut Vec<PumpFailure>,
+    ) {
         let (stdin, outputs) = match &mut self.streams {
             Streams::Pipes {
                 stdin,
@@ -223,20 +210,20 @@ impl ProcessStdio {
             Streams::Terminal(Terminal::Attached { stdin, stdout, .. }) => {
                 (stdin, [Some(stdout), None])
             }
-            Streams::Terminal(_) => return,
+            Streams::Terminal(_) | Streams::Closed => return,
         };
         let (flow, copying) = match source {
             Source::Stdin => {
                 let Some(pump) = stdin else {
                     return;
                 };
-                let flow = pump.run(lp);
+                let flow = pump.run(registry);
                 let copying = pump.copying();
                 // The stdin pump closes both ends at once, which is what gives the container
                 // EOF on its stdin.
                 if matches!(flow, Flow::Eof | Flow::SinkClosed | Flow::Failed(_)) {
                     if let Some(pump) = stdin.take() {
-                        pump.close(lp);
+                        pump.close(registry);
                     }
                 }
                 (flow, copying)
@@ -251,7 +238,7 @@ impl ProcessStdio {
                 let Some(output) = chosen else {
                     return;
                 };
-                let Some(flow) = output.run(lp) else {
+                let Some(flow) = output.run(registry) else {
                     return;
                 };
                 (flow, output.copying())
@@ -267,25 +254,30 @@ impl ProcessStdio {
         }
     }
 
-    fn poll_console(&mut self, lp: &mut EventLoop<Route>) {
+    fn poll_console(&mut self, registry: &mut impl Registry<R>) {
         if let Streams::Terminal(terminal) = &mut self.streams {
-            terminal.poll(&self.pumps, lp);
+            terminal.poll(&self.pumps, registry);
         }
     }
 
     /// Once the launch call succeeded, a terminal process must have its terminal (see
     /// [`Terminal::require`]); `runtime` names the runtime in the error.
-    pub fn require_terminal(&mut self, runtime: &str, lp: &mut EventLoop<Route>) -> Result<()> {
+    pub fn require_terminal(
+        &mut self,
+        runtime: &str,
+        registry: &mut impl Registry<R>,
+    ) -> Result<()> {
         match &mut self.streams {
-            Streams::Terminal(terminal) => terminal.require(runtime, &self.pumps, lp),
+            Streams::Terminal(terminal) => terminal.require(runtime, &self.pumps, registry),
             Streams::Pipes { .. } => Ok(()),
+            Streams::Closed => Err(Error::invalid("stdio", "closed before the launch returned")),
         }
     }
 
     /// Gives up on a console socket still waiting for the runtime (which failed).
-    pub fn stop_awaiting_console(&mut self, lp: &mut EventLoop<Route>) {
+    pub fn stop_awaiting_console(&mut self, registry: &mut impl Registry<R>) {
         if let Streams::Terminal(terminal) = &mut self.streams {
-            terminal.stop_awaiting(lp);
+            terminal.stop_awaiting(registry);
         }
     }
 
@@ -315,27 +307,28 @@ impl ProcessStdio {
         let (first, second) = match &mut self.streams {
             Streams::Pipes { stdout, stderr, .. } => (Some(stdout), Some(stderr)),
             Streams::Terminal(Terminal::Attached { stdout, .. }) => (Some(stdout), None),
-            Streams::Terminal(_) => (None, None),
+            Streams::Terminal(_) | Streams::Closed => (None, None),
         };
         first.into_iter().chain(second)
     }
 
     /// Closes the FIFOs, the pipes and the terminal.
-    pub fn close(&mut self, lp: &mut EventLoop<Route>) {
+    pub fn close(&mut self, registry: &mut impl Registry<R>) {
         self.stdin_closer = None;
-        match std::mem::replace(&mut self.streams, Streams::Terminal(Terminal::Failed(None))) {
+        match std::mem::replace(&mut self.streams, Streams::Closed) {
             Streams::Pipes {
                 stdin,
                 mut stdout,
                 mut stderr,
             } => {
                 if let Some(pump) = stdin {
-                    pump.close(lp);
+                    pump.close(registry);
                 }
-                stdout.close(lp);
-                stderr.close(lp);
+                stdout.close(registry);
+                stderr.close(registry);
             }
-            Streams::Terminal(terminal) => terminal.close(lp),
+            Streams::Terminal(terminal) => terminal.close(registry),
+            Streams::Closed => {}
         }
     }
 }
@@ -372,15 +365,15 @@ pub struct PumpMaker {
 
 impl PumpMaker {
     /// A pump from `from` to `to` for `source`.
-    pub fn make(
+    pub fn make<R: ProcessRoute>(
         &self,
-        lp: &mut EventLoop<Route>,
+        registry: &mut impl Registry<R>,
         source: Source,
         from: Endpoint,
         to: Endpoint,
     ) -> Result<Pump> {
-        let route = Route::Process(self.key, source);
-        Pump::new(from, to, self.force_copy, lp, (route, route))
+        let route = R::to(self.key, source);
+        Pump::new(from, to, self.force_copy, registry, (route, route))
             .map_err(|e| Error::os(format!("epoll_ctl {} pump", source.name()), e))
     }
 }

@@ -10,15 +10,15 @@ use std::os::fd::{AsFd, OwnedFd};
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::event_loop::EventLoop;
+use crate::event_loop::Registry;
 use crate::io::console_socket::ConsoleSocket;
 use crate::io::legacy_pty::{self, LegacyConsole};
 use crate::io::pump::{Endpoint, Pump};
 use crate::io::terminal;
 use crate::process::output::Output;
-use crate::process::stdio::{ConsoleArg, PumpMaker};
-use crate::process::Source;
-use crate::supervisor::Route;
+use crate::process::stdio::PumpMaker;
+use crate::process::{ProcessKey, ProcessRoute, Source};
+use crate::runtime::ConsoleArg;
 
 /// The client's ends of a terminal process, waiting for the master.
 #[derive(Debug)]
@@ -31,13 +31,13 @@ pub struct TerminalClient {
     pub stdout_sink: OwnedFd,
 }
 
-/// A terminal in each of its states.
+/// A terminal in each of its states, its descriptors registered under routes of type `R`.
 #[derive(Debug)]
-pub enum Terminal {
+pub enum Terminal<R> {
     /// The console socket waits for the runtime's master.
     AwaitingConsole {
         /// The socket.
-        socket: ConsoleSocket<Route>,
+        socket: ConsoleSocket<R>,
         /// The client's ends.
         client: TerminalClient,
         /// A resize that came before the master, applied when it arrives.
@@ -62,25 +62,28 @@ pub enum Terminal {
         /// The legacy slave the shim holds until the process has exited.
         held_slave: Option<OwnedFd>,
     },
-    /// No usable master will come; the error until it is reported.
-    Failed(Option<Error>),
+    /// No usable master will come, for this reason (until it is reported).
+    Failed(Error),
+    /// No master will come and nothing is left to report: the runtime failed, or the failure
+    /// was reported.
+    Gone,
 }
 
-impl Terminal {
+impl<R: ProcessRoute> Terminal<R> {
     /// A console socket to listen on, or a legacy PTY.
     pub fn open(
         client: TerminalClient,
         config: &Config,
         owner: (u32, u32),
-        key: crate::process::ProcessKey,
-        lp: &mut EventLoop<Route>,
-    ) -> Result<Terminal> {
+        key: ProcessKey,
+        registry: &mut impl Registry<R>,
+    ) -> Result<Terminal<R>> {
         if config.legacy_console {
             let pty = legacy_pty::open_legacy(owner.0, owner.1)?;
             return Ok(Terminal::Legacy { pty, client });
         }
-        let route = Route::Process(key, Source::Console);
-        let socket = ConsoleSocket::listen(&config.console_dir, lp, route, route)?;
+        let route = R::to(key, Source::Console);
+        let socket = ConsoleSocket::listen(&config.console_dir, registry, route, route)?;
         Ok(Terminal::AwaitingConsole {
             socket,
             client,
@@ -93,34 +96,34 @@ impl Terminal {
         match self {
             Terminal::AwaitingConsole { socket, .. } => ConsoleArg::Socket(socket.path()),
             Terminal::Legacy { pty, .. } => ConsoleArg::Legacy(&pty.slave),
-            Terminal::Attached { .. } | Terminal::Failed(_) => ConsoleArg::None,
+            Terminal::Attached { .. } | Terminal::Failed(_) | Terminal::Gone => ConsoleArg::None,
         }
     }
 
     /// Receives the master if it came; a connection that brings no usable terminal fails it.
-    pub fn poll(&mut self, pumps: &PumpMaker, lp: &mut EventLoop<Route>) {
+    pub fn poll(&mut self, pumps: &PumpMaker, registry: &mut impl Registry<R>) {
         let Terminal::AwaitingConsole { socket, .. } = self else {
             return;
         };
-        match socket.receive(lp) {
+        match socket.receive(registry) {
             Ok(None) => {}
             Ok(Some(master)) => {
                 if let Terminal::AwaitingConsole {
                     mut socket,
                     client,
                     size,
-                } = std::mem::replace(self, Terminal::Failed(None))
+                } = std::mem::replace(self, Terminal::Gone)
                 {
-                    socket.close(lp);
+                    socket.close(registry);
                     if let Some((width, height)) = size {
                         let _ = terminal::resize(master.as_fd(), width, height);
                     }
-                    *self = attach(master, client, None, pumps, lp);
+                    *self = attach(master, client, None, pumps, registry);
                 }
             }
             Err(error) => {
-                self.stop_awaiting(lp);
-                *self = Terminal::Failed(Some(error));
+                self.stop_awaiting(registry);
+                *self = Terminal::Failed(error);
             }
         }
     }
@@ -132,36 +135,36 @@ impl Terminal {
         &mut self,
         runtime: &str,
         pumps: &PumpMaker,
-        lp: &mut EventLoop<Route>,
+        registry: &mut impl Registry<R>,
     ) -> Result<()> {
-        self.poll(pumps, lp);
-        match std::mem::replace(self, Terminal::Failed(None)) {
+        self.poll(pumps, registry);
+        match std::mem::replace(self, Terminal::Gone) {
             Terminal::Legacy { pty, client } => {
-                *self = attach(pty.master, client, Some(pty.held_slave), pumps, lp);
-                self.require(runtime, pumps, lp)
+                *self = attach(pty.master, client, Some(pty.held_slave), pumps, registry);
+                self.require(runtime, pumps, registry)
             }
             attached @ Terminal::Attached { .. } => {
                 *self = attached;
                 Ok(())
             }
             Terminal::AwaitingConsole { mut socket, .. } => {
-                socket.close(lp);
+                socket.close(registry);
                 Err(Error::invalid(
                     format!("console socket {}", socket.path().display()),
                     format!("{runtime} exited without sending a terminal"),
                 ))
             }
-            Terminal::Failed(error) => Err(error
-                .unwrap_or_else(|| Error::invalid("terminal", "the terminal could not be set up"))),
+            Terminal::Failed(error) => Err(error),
+            Terminal::Gone => Err(Error::invalid("terminal", "no terminal will come")),
         }
     }
 
     /// Gives up on a console socket still waiting for the runtime: the socket and its
     /// directory go now.
-    pub fn stop_awaiting(&mut self, lp: &mut EventLoop<Route>) {
+    pub fn stop_awaiting(&mut self, registry: &mut impl Registry<R>) {
         if let Terminal::AwaitingConsole { socket, .. } = self {
-            socket.close(lp);
-            *self = Terminal::Failed(None);
+            socket.close(registry);
+            *self = Terminal::Gone;
         }
     }
 
@@ -178,50 +181,50 @@ impl Terminal {
                 let _ = terminal::resize(pty.master.as_fd(), width, height);
             }
             Terminal::AwaitingConsole { size, .. } => *size = Some((width, height)),
-            Terminal::Failed(_) => {}
+            Terminal::Failed(_) | Terminal::Gone => {}
         }
     }
 
     /// Closes the pumps, the master and the socket.
-    pub fn close(self, lp: &mut EventLoop<Route>) {
+    pub fn close(self, registry: &mut impl Registry<R>) {
         match self {
             Terminal::Attached {
                 stdin, mut stdout, ..
             } => {
                 if let Some(pump) = stdin {
-                    pump.close(lp);
+                    pump.close(registry);
                 }
-                stdout.close(lp);
+                stdout.close(registry);
             }
-            Terminal::AwaitingConsole { mut socket, .. } => socket.close(lp),
-            Terminal::Legacy { .. } | Terminal::Failed(_) => {}
+            Terminal::AwaitingConsole { mut socket, .. } => socket.close(registry),
+            Terminal::Legacy { .. } | Terminal::Failed(_) | Terminal::Gone => {}
         }
     }
 }
 
 /// Joins the master to the FIFOs.
-fn attach(
+fn attach<R: ProcessRoute>(
     master: OwnedFd,
     client: TerminalClient,
     held_slave: Option<OwnedFd>,
     pumps: &PumpMaker,
-    lp: &mut EventLoop<Route>,
-) -> Terminal {
-    let attached = || -> Result<Terminal> {
+    registry: &mut impl Registry<R>,
+) -> Terminal<R> {
+    let attached = || -> Result<Terminal<R>> {
         let duplicate = || {
             master
                 .try_clone()
                 .map_err(|e| Error::os("fcntl F_DUPFD_CLOEXEC terminal master", e))
         };
         let stdout_pump = pumps.make(
-            lp,
+            registry,
             Source::Stdout,
             Endpoint::terminal(duplicate()?),
             Endpoint::plain(client.stdout_sink),
         )?;
         let stdin = match client.stdin {
             Some(stdin) => Some(pumps.make(
-                lp,
+                registry,
                 Source::Stdin,
                 Endpoint::plain(stdin),
                 Endpoint::terminal(duplicate()?),
@@ -238,5 +241,5 @@ fn attach(
             held_slave,
         })
     };
-    attached().unwrap_or_else(|error| Terminal::Failed(Some(error)))
+    attached().unwrap_or_else(Terminal::Failed)
 }

@@ -16,7 +16,7 @@ use nix::fcntl::OFlag;
 use nix::unistd::Pid;
 
 use crate::error::{Error, Result};
-use crate::event_loop::EventLoop;
+use crate::event_loop::Registry;
 use crate::io::pipe::set_nonblocking;
 use crate::reaper::ExitStatus;
 use crate::runtime::{CommandLine, Runtime};
@@ -114,17 +114,85 @@ impl<T> Default for Calls<T> {
     }
 }
 
+/// A call that could not be spawned: why, and what its tag was to be made of, for the caller
+/// to answer whoever waits for it.
+pub type NotSpawned<U> = (Error, U);
+
 impl<T> Calls<T> {
-    /// Spawns `command` with `stdio`, parking `tag` under it. Nothing is captured.
-    pub fn spawn(
+    /// Spawns `command` with `stdio`, parking the tag `wrap(of)` under it. Nothing is
+    /// captured.
+    pub fn spawn<U>(
         &mut self,
         runtime: &Runtime,
         command: &CommandLine,
         cwd: Option<&std::path::Path>,
         stdio: [Stdio; 3],
-        tag: T,
-    ) -> Result<Pid> {
-        let pid = runtime.spawn(command, cwd, stdio)?;
+        (of, wrap): (U, fn(U) -> T),
+    ) -> std::result::Result<Pid, NotSpawned<U>> {
+        match runtime.spawn(command, cwd, stdio) {
+            Ok(pid) => {
+                self.adopt(pid, wrap(of));
+                Ok(pid)
+            }
+            Err(error) => Err((error, of)),
+        }
+    }
+
+    /// Spawns `command` with `/dev/null` stdin and both outputs captured (their readiness leads
+    /// to `route(pid, stream)`), parking the tag `wrap(of)` under it.
+    pub fn spawn_captured<R: Copy, U>(
+        &mut self,
+        runtime: &Runtime,
+        command: &CommandLine,
+        cwd: Option<&std::path::Path>,
+        registry: &mut impl Registry<R>,
+        route: impl Fn(Pid, Stream) -> R,
+        (of, wrap): (U, fn(U) -> T),
+    ) -> std::result::Result<Pid, NotSpawned<U>> {
+        let pipe = || -> Result<(OwnedFd, OwnedFd)> {
+            let (read, write) =
+                nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::os("pipe2", e))?;
+            set_nonblocking(&read)?;
+            Ok((read, write))
+        };
+        let pipes = pipe().and_then(|stdout| Ok((stdout, pipe()?)));
+        let ((out_read, out_write), (err_read, err_write)) = match pipes {
+            Ok(pipes) => pipes,
+            Err(error) => return Err((error, of)),
+        };
+        let stdio = [Stdio::null(), out_write.into(), err_write.into()];
+        // The write ends go with `stdio` into the child and are closed here once it is spawned,
+        // so EOF comes when the runtime (and anything it left holding them) is gone.
+        let pid = match runtime.spawn(command, cwd, stdio) {
+            Ok(pid) => pid,
+            Err(error) => return Err((error, of)),
+        };
+        // A pipe the loop cannot watch (epoll out of memory) is read only once the call has
+        // returned: its runtime blocks if it writes more than the pipe holds.
+        let mut capture = |read: OwnedFd, stream| Capture {
+            token: registry
+                .register(read.as_fd(), Interest::READABLE, route(pid, stream))
+                .ok()
+                .flatten(),
+            pipe: read,
+            bytes: Vec::new(),
+        };
+        let stdout = capture(out_read, Stream::Stdout);
+        let stderr = capture(err_read, Stream::Stderr);
+        self.running.insert(
+            pid,
+            Call {
+                tag: wrap(of),
+                stdout: Some(stdout),
+                stderr: Some(stderr),
+            },
+        );
+        Ok(pid)
+    }
+
+    /// Tracks `pid`, a child spawned elsewhere under the same rules
+    /// ([`crate::runtime::spawn_child`]), as a call of its own: its exit hands back `tag`.
+    pub fn adopt(&mut self, pid: Pid, tag: T) {
         self.running.insert(
             pid,
             Call {
@@ -133,72 +201,15 @@ impl<T> Calls<T> {
                 stderr: None,
             },
         );
-        Ok(pid)
-    }
-
-    /// Spawns `command` with `/dev/null` stdin and both outputs captured; their readiness leads
-    /// to `route(pid, stream)`.
-    pub fn spawn_captured<R: Copy>(
-        &mut self,
-        runtime: &Runtime,
-        command: &CommandLine,
-        cwd: Option<&std::path::Path>,
-        lp: &mut EventLoop<R>,
-        route: impl Fn(Pid, Stream) -> R,
-        tag: T,
-    ) -> Result<Pid> {
-        let pipe = || -> Result<(OwnedFd, OwnedFd)> {
-            let (read, write) =
-                nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::os("pipe2", e))?;
-            set_nonblocking(&read)?;
-            Ok((read, write))
-        };
-        let (out_read, out_write) = pipe()?;
-        let (err_read, err_write) = pipe()?;
-        let stdio = [Stdio::null(), out_write.into(), err_write.into()];
-        // The write ends go with `stdio` into the child and are closed here once it is spawned,
-        // so EOF comes when the runtime (and anything it left holding them) is gone.
-        let pid = runtime.spawn(command, cwd, stdio)?;
-        let mut capture = |read: OwnedFd, stream| -> Result<Capture> {
-            let token = lp
-                .register(read.as_fd(), Interest::READABLE, route(pid, stream))
-                .map_err(|e| Error::os("epoll_ctl runtime output", e))?;
-            Ok(Capture {
-                pipe: read,
-                token,
-                bytes: Vec::new(),
-            })
-        };
-        let stdout = capture(out_read, Stream::Stdout)?;
-        let stderr = capture(err_read, Stream::Stderr)?;
-        self.running.insert(
-            pid,
-            Call {
-                tag,
-                stdout: Some(stdout),
-                stderr: Some(stderr),
-            },
-        );
-        Ok(pid)
-    }
-
-    /// Whether `pid` is a call in flight.
-    pub fn contains(&self, pid: Pid) -> bool {
-        self.running.contains_key(&pid)
-    }
-
-    /// How many calls are in flight.
-    pub fn len(&self) -> usize {
-        self.running.len()
-    }
-
-    /// Whether no call is in flight.
-    pub fn is_empty(&self) -> bool {
-        self.running.is_empty()
     }
 
     /// Reads what a captured stream holds now.
-    pub fn read_output<R: Copy>(&mut self, pid: Pid, stream: Stream, lp: &mut EventLoop<R>) {
+    pub fn read_output<R: Copy>(
+        &mut self,
+        pid: Pid,
+        stream: Stream,
+        registry: &mut impl Registry<R>,
+    ) {
         let Some(call) = self.running.get_mut(&pid) else {
             return;
         };
@@ -209,7 +220,7 @@ impl<T> Calls<T> {
         if let Some(capture) = slot {
             if !capture.read() {
                 if let Some(token) = capture.token.take() {
-                    lp.deregister(capture.pipe.as_fd(), token);
+                    registry.deregister(capture.pipe.as_fd(), token);
                 }
             }
         }
@@ -222,7 +233,7 @@ impl<T> Calls<T> {
         &mut self,
         pid: Pid,
         status: ExitStatus,
-        lp: &mut EventLoop<R>,
+        registry: &mut impl Registry<R>,
     ) -> Option<Finished<T>> {
         let call = self.running.remove(&pid)?;
         let mut take = |capture: Option<Capture>| -> Vec<u8> {
@@ -231,7 +242,7 @@ impl<T> Calls<T> {
             };
             capture.read();
             if let Some(token) = capture.token {
-                lp.deregister(capture.pipe.as_fd(), token);
+                registry.deregister(capture.pipe.as_fd(), token);
             }
             capture.bytes
         };

@@ -33,6 +33,29 @@ pub struct CommandLine {
     pub subcommand: &'static str,
 }
 
+/// How the runtime is told about a process's terminal, on its `create`, `exec` and `restore`
+/// command lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsoleArg<'a> {
+    /// No terminal: the process gets the stdio pipes.
+    None,
+    /// `--console-socket <path>`: the runtime sends the PTY master over this socket.
+    Socket(&'a Path),
+    /// `--console <slave>`: legacy runtimes open the slave the shim created.
+    Legacy(&'a Path),
+}
+
+impl ConsoleArg<'_> {
+    /// Appends the runtime's console arguments, if any, to a command line.
+    pub fn push_to(self, args: &mut Vec<OsString>) {
+        match self {
+            ConsoleArg::None => {}
+            ConsoleArg::Socket(path) => args.extend(["--console-socket".into(), path.into()]),
+            ConsoleArg::Legacy(path) => args.extend(["--console".into(), path.into()]),
+        }
+    }
+}
+
 /// The runtime binary.
 #[derive(Debug, Clone)]
 pub struct Runtime {
@@ -72,28 +95,35 @@ impl Runtime {
         if let Some(dir) = cwd {
             child.current_dir(dir);
         }
-        let shim = getpid();
-        let unblocked = SigSet::empty();
-        // SAFETY: the closure runs in the forked child before exec and makes only three raw
-        // syscalls (rt_sigprocmask, prctl, getppid), all async-signal-safe; it allocates nothing
-        // (the signal set is built before the fork, the error from a raw errno).
-        unsafe {
-            child.pre_exec(move || {
-                sigprocmask(SigmaskHow::SIG_SETMASK, Some(&unblocked), None)?;
-                nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
-                // The shim may have died between fork and prctl; the signal would never come.
-                if getppid() != shim {
-                    return Err(io::Error::from_raw_os_error(nix::libc::ESRCH));
-                }
-                Ok(())
-            });
-        }
-        let child = child
-            .spawn()
-            .map_err(|e| Error::os(format!("spawn {} {}", self.name, command.subcommand), e))?;
-        // Dropping `Child` neither waits nor kills: the reaper collects the status.
-        Ok(Pid::from_raw(child.id() as i32))
+        spawn_child(&mut child, &format!("{} {}", self.name, command.subcommand))
     }
+}
+
+/// Spawns `command` as a child of the loop, under the rules every child of the shim starts
+/// with (see the module documentation), and returns its pid without waiting; `what` names it
+/// in the error. The caller hands the pid to whoever learns of its exit from the reaper.
+pub fn spawn_child(command: &mut Command, what: &str) -> Result<Pid> {
+    let shim = getpid();
+    let unblocked = SigSet::empty();
+    // SAFETY: the closure runs in the forked child before exec and makes only three raw
+    // syscalls (rt_sigprocmask, prctl, getppid), all async-signal-safe; it allocates nothing
+    // (the signal set is built before the fork, the error from a raw errno).
+    unsafe {
+        command.pre_exec(move || {
+            sigprocmask(SigmaskHow::SIG_SETMASK, Some(&unblocked), None)?;
+            nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
+            // The shim may have died between fork and prctl; the signal would never come.
+            if getppid() != shim {
+                return Err(io::Error::from_raw_os_error(nix::libc::ESRCH));
+            }
+            Ok(())
+        });
+    }
+    let child = command
+        .spawn()
+        .map_err(|e| Error::os(format!("spawn {what}"), e))?;
+    // Dropping `Child` neither waits nor kills: the reaper collects the status.
+    Ok(Pid::from_raw(child.id() as i32))
 }
 
 /// Go's `exec.LookPath`: a name with a slash is used as is if it is an executable file; otherwise

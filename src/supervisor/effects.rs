@@ -1,68 +1,73 @@
 //! Carrying out what the phase machine decides: notices for the frontend, the `start` and
 //! `kill --all` calls, and the drain after an exit.
 
+use std::fmt::Debug;
 use std::process::Stdio;
 use std::time::{Instant, SystemTime};
 
 use super::{CallTag, Notice, Route, Supervisor};
 use crate::error::Error;
-use crate::process::drain::{Check, Drain, DrainEnd};
-use crate::process::phase::{self, Effect, Event, Refused};
-use crate::process::{Failure, ProcessKey, Source};
-use crate::runtime::call::Finished;
+use crate::process::phase::{Effect, Event, Refused};
+use crate::process::{Failure, ProcessKey};
 
-impl Supervisor {
-    /// Moves the process on by `event` and carries out the effects.
+impl<F: Copy + Debug, C: Debug> Supervisor<F, C> {
+    /// Moves the process on by `event` and carries out the effects; `failure` says why, for an
+    /// event that is a failure, and goes with the notice that reports it.
     pub(super) fn apply(
         &mut self,
         key: ProcessKey,
         event: Event,
+        mut failure: Option<Failure>,
     ) -> std::result::Result<(), Refused> {
         let Some(process) = self.processes.get_mut(key) else {
             return Ok(());
         };
-        let (phase, effects) = phase::next(process.phase, process.rules, event)?;
-        process.phase = phase;
-        for effect in effects {
-            self.carry_out(key, effect);
+        for effect in process.apply(event)? {
+            self.carry_out(key, effect, &mut failure);
         }
         Ok(())
     }
 
-    pub(super) fn carry_out(&mut self, key: ProcessKey, effect: Effect) {
+    fn carry_out(&mut self, key: ProcessKey, effect: Effect, failure: &mut Option<Failure>) {
+        let mut why = || {
+            failure
+                .take()
+                .unwrap_or_else(|| Failure::Shim(Error::invalid("runtime", "failed")))
+        };
         match effect {
             Effect::Launched => self.notices.push(Notice::Launched(key)),
-            Effect::LaunchFailed => self.notices.push(Notice::LaunchFailed(key)),
+            Effect::LaunchFailed => self.notices.push(Notice::LaunchFailed(key, why())),
             Effect::Started => self.notices.push(Notice::Started(key)),
-            Effect::StartFailed => self.notices.push(Notice::StartFailed(key)),
-            Effect::RunStart => self.run_follow_up(key, CallTag::Start(key)),
-            Effect::KillAll => self.run_follow_up(key, CallTag::KillAll(key)),
+            Effect::StartFailed => self.notices.push(Notice::StartFailed(key, why())),
+            Effect::RunStart => self.run_follow_up(key, true),
+            Effect::KillAll => self.run_follow_up(key, false),
             Effect::Exit(status) => {
                 if let Some(process) = self.processes.get_mut(key) {
-                    process.exited_at = Some(SystemTime::now());
+                    process.exited(SystemTime::now(), Instant::now());
                 }
                 self.notices.push(Notice::Exited(key, status));
             }
-            Effect::Drain => self.begin_drain(key),
+            Effect::Drain => self.look_at_drain(key),
             Effect::Finished => {
                 let end = self
                     .processes
-                    .get_mut(key)
-                    .and_then(|p| p.drain_end.take())
-                    .unwrap_or(DrainEnd::Complete);
+                    .get(key)
+                    .map(|process| process.drain_end())
+                    .unwrap_or(crate::process::drain::DrainEnd::Complete);
                 self.notices.push(Notice::Finished(key, end));
             }
         }
     }
 
     /// Spawns `start` or `kill --all`; a spawn that fails counts as the call having failed.
-    pub(super) fn run_follow_up(&mut self, key: ProcessKey, tag: CallTag) {
-        let Some(plan) = self.processes.get(key).and_then(|p| p.plan.clone()) else {
+    fn run_follow_up(&mut self, key: ProcessKey, starting: bool) {
+        let Some(plan) = self.processes.get(key).map(|p| p.plan().clone()) else {
             return;
         };
-        let (command, subcommand) = match tag {
-            CallTag::Start(_) => (plan.start, "start"),
-            _ => (plan.kill_all, "kill"),
+        let (command, subcommand) = if starting {
+            (plan.start, "start")
+        } else {
+            (plan.kill_all, "kill")
         };
         let spawned = command.ok_or_else(|| {
             Error::invalid(
@@ -70,96 +75,32 @@ impl Supervisor {
                 "no command line for it",
             )
         });
-        let spawned = spawned.and_then(|command| match tag {
-            CallTag::Start(_) => self.calls.spawn_captured(
-                &plan.runtime,
-                &command,
-                plan.cwd.as_deref(),
-                &mut self.lp,
-                Route::CallOutput,
-                tag,
-            ),
-            _ => self.calls.spawn(
-                &plan.runtime,
-                &command,
-                None,
-                [Stdio::null(), Stdio::null(), Stdio::null()],
-                tag,
-            ),
+        let spawned = spawned.and_then(|command| {
+            let spawned = if starting {
+                self.calls.spawn_captured(
+                    &plan.runtime,
+                    &command,
+                    plan.cwd.as_deref(),
+                    &mut self.event_loop,
+                    Route::CallOutput,
+                    (key, CallTag::Start),
+                )
+            } else {
+                let stdio = [Stdio::null(), Stdio::null(), Stdio::null()];
+                let tag = (key, CallTag::KillAll as fn(ProcessKey) -> CallTag<C>);
+                self.calls.spawn(&plan.runtime, &command, None, stdio, tag)
+            };
+            spawned.map_err(|(error, _)| error)
         });
         if let Err(error) = spawned {
-            match tag {
-                CallTag::Start(_) => {
-                    self.fail(key, Failure::Shim(error));
-                    let _ = self.apply(key, Event::StartReturned { ok: false });
-                }
-                _ => {
-                    // As in the original, a kill that cannot run does not stop the exit.
-                    self.notices.push(Notice::Warning(error.to_string()));
-                    let _ = self.apply(key, Event::KillAllDone);
-                }
+            if starting {
+                let failure = Some(Failure::Shim(error));
+                let _ = self.apply(key, Event::StartReturned { ok: false }, failure);
+            } else {
+                // As in the original, a kill that cannot run does not stop the exit.
+                self.notices.push(Notice::Warning(error.to_string()));
+                let _ = self.apply(key, Event::KillAllDone, None);
             }
         }
-    }
-
-    pub(super) fn begin_drain(&mut self, key: ProcessKey) {
-        let Some(process) = self.processes.get_mut(key) else {
-            return;
-        };
-        process.stdio.release_held_slave();
-        let moved = process.stdio.outputs().map(|o| o.moved()).sum();
-        process.drain = Some((
-            Drain::new(process.drain_policy, moved, Instant::now()),
-            None,
-        ));
-        self.check_drain(key);
-    }
-
-    pub(super) fn check_drain(&mut self, key: ProcessKey) {
-        let Some(process) = self.processes.get_mut(key) else {
-            return;
-        };
-        let Some((mut drain, timer)) = process.drain.take() else {
-            return;
-        };
-        let mut outputs: Vec<_> = process.stdio.outputs().collect();
-        let check = drain.check(&mut outputs, Instant::now());
-        match check {
-            Check::Wait(next) => {
-                // A pending look that comes later than needed is replaced; one that comes early
-                // only looks and sets the next.
-                let timer = match (timer, next) {
-                    (Some((id, at)), Some(needed)) if needed < at => {
-                        self.lp.cancel_timer(id);
-                        Some((
-                            self.lp
-                                .set_timer(needed, Route::Process(key, Source::Drain)),
-                            needed,
-                        ))
-                    }
-                    (None, Some(needed)) => Some((
-                        self.lp
-                            .set_timer(needed, Route::Process(key, Source::Drain)),
-                        needed,
-                    )),
-                    (timer, _) => timer,
-                };
-                process.drain = Some((drain, timer));
-            }
-            Check::Done(end) => {
-                if let Some((id, _)) = timer {
-                    self.lp.cancel_timer(id);
-                }
-                process.drain_end = Some(end);
-                let _ = self.apply(key, Event::Drained);
-            }
-        }
-    }
-}
-
-pub(super) fn runtime_failure(finished: &Finished<CallTag>, subcommand: &str) -> Failure {
-    Failure::Runtime {
-        status: finished.status,
-        message: finished.failure("runtime", subcommand),
     }
 }

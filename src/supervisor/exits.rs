@@ -1,9 +1,10 @@
 //! Reaping and what each exit means: a runtime call returning, a process exiting, or an exit
 //! nobody has claimed yet (see the module above for why those are kept).
 
+use std::fmt::Debug;
+
 use nix::unistd::Pid;
 
-use super::effects::runtime_failure;
 use super::{CallTag, Notice, Supervisor, UNCLAIMED_EXITS};
 use crate::error::{Error, Result};
 use crate::process::phase::{Event, Phase};
@@ -12,19 +13,19 @@ use crate::reaper::{self, ExitStatus};
 use crate::runtime::call::Finished;
 use crate::runtime::pid_file;
 
-impl Supervisor {
+impl<F: Copy + Debug, C: Debug> Supervisor<F, C> {
     pub(super) fn reap(&mut self) {
         while let Some((pid, status)) = reaper::reap_one() {
             self.child_exited(pid, status);
         }
     }
 
-    pub(super) fn child_exited(&mut self, pid: Pid, status: ExitStatus) {
-        if let Some(finished) = self.calls.finish(pid, status, &mut self.lp) {
+    fn child_exited(&mut self, pid: Pid, status: ExitStatus) {
+        if let Some(finished) = self.calls.finish(pid, status, &mut self.event_loop) {
             return self.call_returned(finished);
         }
         if let Some(key) = self.live_process(pid) {
-            let _ = self.apply(key, Event::Reaped(status));
+            let _ = self.apply(key, Event::Reaped(status), None);
             return;
         }
         if self.launches_in_flight() {
@@ -36,35 +37,32 @@ impl Supervisor {
         // Otherwise an orphan reparented to the shim, now reaped so that it is no zombie.
     }
 
-    pub(super) fn live_process(&self, pid: Pid) -> Option<ProcessKey> {
-        self.processes.iter().find_map(|(key, p)| match p.phase {
-            Phase::Created { pid: p } | Phase::Starting { pid: p } | Phase::Running { pid: p }
-                if p == pid =>
-            {
-                Some(key)
-            }
-            _ => None,
+    fn live_process(&self, pid: Pid) -> Option<ProcessKey> {
+        self.processes.iter().find_map(|(key, process)| {
+            let phase = process.phase();
+            (phase.is_alive() && phase.pid() == Some(pid)).then_some(key)
         })
     }
 
-    pub(super) fn launches_in_flight(&self) -> bool {
+    fn launches_in_flight(&self) -> bool {
         self.processes
             .iter()
-            .any(|(_, p)| p.phase == Phase::Launching && p.plan.is_some())
+            .any(|(_, process)| process.phase() == Phase::Launching)
     }
 
-    pub(super) fn call_returned(&mut self, finished: Finished<CallTag>) {
+    fn call_returned(&mut self, finished: Finished<CallTag<C>>) {
         match finished.tag {
             CallTag::Launch(key) => self.launch_returned(key, finished.status),
             CallTag::Start(key) => {
                 let ok = finished.status == ExitStatus::Exited(0);
-                if !ok {
-                    self.fail(key, runtime_failure(&finished, "start"));
-                }
-                let _ = self.apply(key, Event::StartReturned { ok });
+                let failure = (!ok).then(|| Failure::Runtime {
+                    status: finished.status,
+                    message: finished.failure("runtime", "start"),
+                });
+                let _ = self.apply(key, Event::StartReturned { ok }, failure);
             }
             CallTag::KillAll(key) => {
-                let _ = self.apply(key, Event::KillAllDone);
+                let _ = self.apply(key, Event::KillAllDone, None);
             }
             CallTag::Frontend(tag) => self.notices.push(Notice::CallFinished(Finished {
                 tag,
@@ -75,37 +73,33 @@ impl Supervisor {
         }
     }
 
-    pub(super) fn launch_returned(&mut self, key: ProcessKey, status: ExitStatus) {
+    fn launch_returned(&mut self, key: ProcessKey, status: ExitStatus) {
         if status != ExitStatus::Exited(0) {
             // No terminal will come: the socket and its directory go now.
             if let Some(process) = self.processes.get_mut(key) {
-                process.stdio.stop_awaiting_console(&mut self.lp);
+                process.stdio().stop_awaiting_console(&mut self.event_loop);
             }
-            self.fail(
-                key,
-                Failure::Runtime {
-                    status,
-                    message: String::new(),
-                },
-            );
-            let _ = self.apply(key, Event::LaunchFailed);
+            let failure = Failure::Runtime {
+                status,
+                message: String::new(),
+            };
+            let _ = self.apply(key, Event::LaunchFailed, Some(failure));
             return;
         }
         match self.identify(key) {
             Ok(pid) => {
                 let early = self.unclaimed.iter().position(|(p, _)| *p == pid);
                 let early = early.and_then(|at| self.unclaimed.remove(at));
+                let _ = self.apply(key, Event::Launched { pid }, None);
                 if !self.launches_in_flight() {
                     self.unclaimed.clear();
                 }
-                let _ = self.apply(key, Event::Launched { pid });
                 if let Some((_, status)) = early {
-                    let _ = self.apply(key, Event::Reaped(status));
+                    let _ = self.apply(key, Event::Reaped(status), None);
                 }
             }
             Err(error) => {
-                self.fail(key, Failure::Shim(error));
-                let _ = self.apply(key, Event::LaunchFailed);
+                let _ = self.apply(key, Event::LaunchFailed, Some(Failure::Shim(error)));
             }
         }
     }
@@ -113,18 +107,16 @@ impl Supervisor {
     /// The launched process: its terminal first (a runtime that could not hand one over has
     /// usually written no pid file either, and "no pid file" would hide the cause), then the pid
     /// file's pid, which must be a child of the shim, alive or already reaped.
-    pub(super) fn identify(&mut self, key: ProcessKey) -> Result<Pid> {
+    fn identify(&mut self, key: ProcessKey) -> Result<Pid> {
         let Some(process) = self.processes.get_mut(key) else {
             return Err(Error::invalid("process", "removed during its launch"));
         };
-        let Some(plan) = &process.plan else {
-            return Err(Error::invalid("process", "launched without a plan"));
-        };
+        let runtime = process.plan().runtime.name.clone();
+        let path = process.plan().pid_file.clone();
         process
-            .stdio
-            .require_terminal(&plan.runtime.name, &mut self.lp)?;
-        let path = &plan.pid_file;
-        let pid = Pid::from_raw(pid_file::read(path)?);
+            .stdio()
+            .require_terminal(&runtime, &mut self.event_loop)?;
+        let pid = Pid::from_raw(pid_file::read(&path)?);
         let reaped = self.unclaimed.iter().any(|(p, _)| *p == pid);
         if !reaped && !reaper::is_child(pid) {
             return Err(Error::invalid(
@@ -133,11 +125,5 @@ impl Supervisor {
             ));
         }
         Ok(pid)
-    }
-
-    pub(super) fn fail(&mut self, key: ProcessKey, failure: Failure) {
-        if let Some(process) = self.processes.get_mut(key) {
-            process.failure = Some(failure);
-        }
     }
 }

@@ -1,11 +1,13 @@
-//! The core both frontends drive: one [`EventLoop`], the signalfd, every supervised
-//! [`Process`] and every runtime call in flight.
+//! The core both frontends drive: the boot, the one [`EventLoop`] and its run, the signalfd,
+//! every supervised [`Process`] and every runtime call in flight.
 //!
-//! A frontend adds processes, says how to launch them, registers its own descriptors under
-//! [`Route::Frontend`], and calls [`Supervisor::turn`] in a loop; each turn hands back the
-//! [`Notice`]s the frontend must act on (its own sources being ready, a process launched, exited,
-//! finished, a runtime call of its own returned). Everything else (pumps, console sockets,
-//! reaping, the phase machine, drains, `start` and `kill --all` calls) happens here.
+//! A frontend is a [`Frontend`]: its own routes (for its descriptors and deadlines) and its own
+//! call tags (what it parks under a runtime call of its own) are its own types, which the core
+//! carries without looking inside. [`Supervisor::boot`] blocks the signals and makes the shim a
+//! subreaper; [`Supervisor::run`] hands the frontend every [`Notice`] it must act on (its own
+//! sources being ready, a process launched, exited, finished, a call of its own returned) until
+//! the frontend says it is done. Everything else (pumps, console sockets, reaping, the phase
+//! machine, drains, `start` and `kill --all` calls) happens here.
 //!
 //! Reaping loses nothing: every child is reaped on every SIGCHLD, whatever the phase. A child
 //! that is a runtime call completes that call; one that is a process's pid moves the process on;
@@ -17,10 +19,11 @@ mod effects;
 mod exits;
 
 use std::collections::VecDeque;
+use std::fmt::Debug;
 use std::io;
 use std::os::fd::AsFd;
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Instant;
 
 use mio::Interest;
 use nix::sys::signalfd::SignalFd;
@@ -29,100 +32,126 @@ use slab::Slab;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::event_loop::EventLoop;
+use crate::event_loop::{EventLoop, Registry, Scoped};
 use crate::process::drain::{DrainEnd, DrainPolicy};
-use crate::process::phase::{Event, Phase, Refused, Rules};
-use crate::process::stdio::{ConsoleArg, ProcessStdio, PumpFailure, StdioSetup};
-use crate::process::{Kind, LaunchPlan, Process, ProcessKey, Source};
+use crate::process::phase::{Event, Refused, Rules};
+use crate::process::stdio::{ProcessStdio, PumpFailure, StdioSetup};
+use crate::process::{Failure, LaunchPlan, Process, ProcessKey, ProcessRoute, Source};
 use crate::reaper::{self, ExitStatus};
-use crate::runtime::call::{Calls, Finished, Stream};
-use crate::runtime::{CommandLine, Runtime};
-
-/// How often enlarged output pipes are looked at: a stream idle for this long gives its pages
-/// back (see [`crate::io::pipe`]).
-pub const CAPACITY_LOOK: Duration = Duration::from_secs(1);
+use crate::runtime::call::{Calls, Finished, NotSpawned, Stream};
+use crate::runtime::{self, CommandLine, ConsoleArg, Runtime};
 
 /// Most exits kept for a pid nobody has claimed yet.
 const UNCLAIMED_EXITS: usize = 1024;
 
-/// Where a readiness or a deadline leads.
+/// Where a readiness or a deadline leads; `F` is the frontend's own routes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Route {
+pub enum Route<F> {
     /// The signalfd.
     Signals,
     /// One of a process's sources.
     Process(ProcessKey, Source),
     /// A captured output of a runtime call.
     CallOutput(Pid, Stream),
-    /// A descriptor or deadline of the frontend's, by the frontend's own number.
-    Frontend(usize),
+    /// A descriptor or deadline of the frontend's.
+    Frontend(F),
 }
 
-/// Who waits for a runtime call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum CallTag {
+impl<F: Copy> ProcessRoute for Route<F> {
+    fn to(key: ProcessKey, source: Source) -> Route<F> {
+        Route::Process(key, source)
+    }
+}
+
+/// Who waits for a runtime call; `C` is what a frontend parks under its own calls.
+#[derive(Debug)]
+enum CallTag<C> {
     Launch(ProcessKey),
     Start(ProcessKey),
     KillAll(ProcessKey),
-    Frontend(u64),
+    Frontend(C),
 }
 
 /// What a frontend must act on.
 #[derive(Debug)]
-pub enum Notice {
+pub enum Notice<F, C> {
     /// A source or deadline of the frontend's.
-    Frontend(usize),
+    Frontend(F),
     /// SIGTERM or SIGINT arrived.
     Terminate,
     /// The process exists; its pid is in its phase.
     Launched(ProcessKey),
-    /// The launch failed; the reason is in the process's `failure`.
-    LaunchFailed(ProcessKey),
+    /// The launch failed, and why.
+    LaunchFailed(ProcessKey, Failure),
     /// The `start` call succeeded.
     Started(ProcessKey),
-    /// The `start` call failed; the reason is in the process's `failure`.
-    StartFailed(ProcessKey),
+    /// The `start` call failed, and why.
+    StartFailed(ProcessKey, Failure),
     /// The process was reaped: its exit status is known, the exit is not final yet.
     Exited(ProcessKey, ExitStatus),
     /// The exit is final: its outputs are drained (or the drain gave up).
     Finished(ProcessKey, DrainEnd),
-    /// A runtime call of the frontend's returned.
-    CallFinished(Finished<u64>),
+    /// A runtime call (or another child) of the frontend's returned.
+    CallFinished(Finished<C>),
     /// A pump stopped on an error; the stream ended there.
     PumpFailed(ProcessKey, PumpFailure),
     /// Something went wrong that the shim survived.
     Warning(String),
 }
 
-/// The core.
+/// A frontend of the core: the protocol a shim speaks to its daemon.
+pub trait Frontend {
+    /// Where its own descriptors' readiness and deadlines lead.
+    type Route: Copy + Debug;
+    /// What it parks under a runtime call of its own.
+    type Call: Debug;
+
+    /// Runs once, before the first wait: its own sources may have been ready before they were
+    /// registered.
+    fn begin(&mut self, core: &mut Supervisor<Self::Route, Self::Call>);
+
+    /// Acts on one notice.
+    fn handle(
+        &mut self,
+        core: &mut Supervisor<Self::Route, Self::Call>,
+        notice: Notice<Self::Route, Self::Call>,
+    );
+
+    /// Whether the shim is to stop, asked once the notices of a turn are handled.
+    fn done(&mut self, core: &mut Supervisor<Self::Route, Self::Call>) -> bool;
+}
+
+/// The core, for a frontend whose routes are `F` and whose call tags are `C`.
 #[derive(Debug)]
-pub struct Supervisor {
-    /// The loop, where frontends register their own descriptors and deadlines.
-    pub lp: EventLoop<Route>,
+pub struct Supervisor<F, C> {
+    event_loop: EventLoop<Route<F>>,
     config: Config,
     signals: SignalFd,
-    processes: Slab<Process>,
-    /// The container's stdio ends of processes not launched yet.
-    child_stdio: Vec<(ProcessKey, [Stdio; 3])>,
-    calls: Calls<CallTag>,
+    processes: Slab<Process<Route<F>>>,
+    calls: Calls<CallTag<C>>,
     unclaimed: VecDeque<(Pid, ExitStatus)>,
-    notices: Vec<Notice>,
-    ready: Vec<Route>,
+    notices: Vec<Notice<F, C>>,
+    /// The routes of one wait, kept between turns so that a turn allocates nothing.
+    ready: Vec<Route<F>>,
     failures: Vec<PumpFailure>,
 }
 
-impl Supervisor {
-    /// A core reading `signals` (the signalfd of [`reaper::block_signals`]).
-    pub fn new(config: Config, signals: SignalFd) -> Result<Supervisor> {
-        let mut lp = EventLoop::new().map_err(|e| Error::os("epoll_create1", e))?;
-        lp.register(signals.as_fd(), Interest::READABLE, Route::Signals)
+impl<F: Copy + Debug, C: Debug> Supervisor<F, C> {
+    /// Boots a shim: blocks every asynchronous signal (read from then on through a signalfd),
+    /// makes the shim a subreaper, and makes the loop. First thing, before the frontend opens
+    /// anything of its own.
+    pub fn boot(config: Config) -> Result<Supervisor<F, C>> {
+        let signals = reaper::block_signals()?;
+        reaper::become_subreaper()?;
+        let mut event_loop = EventLoop::new().map_err(|e| Error::os("epoll_create1", e))?;
+        event_loop
+            .register(signals.as_fd(), Interest::READABLE, Route::Signals)
             .map_err(|e| Error::os("epoll_ctl signalfd", e))?;
         Ok(Supervisor {
-            lp,
+            event_loop,
             config,
             signals,
             processes: Slab::new(),
-            child_stdio: Vec::new(),
             calls: Calls::default(),
             unclaimed: VecDeque::new(),
             notices: Vec::new(),
@@ -131,126 +160,109 @@ impl Supervisor {
         })
     }
 
+    /// Runs the loop for `frontend` until it is done.
+    pub fn run<Fr>(&mut self, frontend: &mut Fr) -> Result<()>
+    where
+        Fr: Frontend<Route = F, Call = C>,
+    {
+        let mut notices = Vec::new();
+        // The runtime may have exited, and the client may have written, before registration.
+        self.kick();
+        frontend.begin(self);
+        loop {
+            // Acting on a notice may raise more (a start that cannot even be spawned): all are
+            // handled before the loop sleeps.
+            while !self.notices.is_empty() {
+                notices.append(&mut self.notices);
+                for notice in notices.drain(..) {
+                    frontend.handle(self, notice);
+                }
+            }
+            if frontend.done(self) {
+                return Ok(());
+            }
+            self.turn().map_err(|e| Error::os("epoll_wait", e))?;
+        }
+    }
+
     /// The configuration the shim started with.
     pub fn config(&self) -> &Config {
         &self.config
     }
 
-    /// Adds a process and opens its stdio; it launches once [`Supervisor::launch`] says how.
-    pub fn add_process(
+    /// The loop, as the frontend registers its own descriptors and deadlines on it.
+    pub fn registry(&mut self) -> Scoped<'_, Route<F>, F> {
+        Scoped::new(&mut self.event_loop, Route::Frontend)
+    }
+
+    /// Makes a process in one step: opens its stdio, asks `plan` how to launch it (the command
+    /// line names the console socket the stdio made) and spawns the launch call. Nothing is
+    /// left behind when it fails.
+    pub fn launch(
         &mut self,
-        kind: Kind,
         rules: Rules,
         drain_policy: DrainPolicy,
         setup: StdioSetup<'_>,
+        plan: impl FnOnce(ConsoleArg<'_>) -> LaunchPlan,
     ) -> Result<ProcessKey> {
         let key = self.processes.vacant_key();
-        let (stdio, child) = ProcessStdio::open(key, setup, &self.config, &mut self.lp)?;
-        let inserted = self.processes.insert(Process {
-            kind,
-            rules,
-            phase: Phase::Launching,
-            stdio,
-            drain_policy,
-            plan: None,
-            exited_at: None,
-            waiters: Vec::new(),
-            failure: None,
-            drain: None,
-            drain_end: None,
-            capacity_look: None,
-        });
-        debug_assert_eq!(inserted, key);
-        self.child_stdio.push((key, child));
-        Ok(key)
-    }
-
-    /// How the runtime is to be told about the process's terminal.
-    pub fn console_arg(&self, key: ProcessKey) -> ConsoleArg<'_> {
-        self.processes
-            .get(key)
-            .map_or(ConsoleArg::None, |p| p.stdio.console_arg())
-    }
-
-    /// Spawns the launch call of `key` with the container's stdio.
-    pub fn launch(&mut self, key: ProcessKey, plan: LaunchPlan) -> Result<()> {
-        let stdio = match self.child_stdio.iter().position(|(k, _)| *k == key) {
-            Some(at) => self.child_stdio.swap_remove(at).1,
-            None => [Stdio::null(), Stdio::null(), Stdio::null()],
-        };
+        let (mut stdio, child_stdio) =
+            ProcessStdio::open(key, setup, &self.config, &mut self.event_loop)?;
+        let plan = plan(stdio.console_arg());
         let spawned = self.calls.spawn(
             &plan.runtime,
             &plan.launch,
             plan.cwd.as_deref(),
-            stdio,
-            CallTag::Launch(key),
+            child_stdio,
+            (key, CallTag::Launch),
         );
-        if let Some(process) = self.processes.get_mut(key) {
-            process.plan = Some(plan);
+        if let Err((error, _)) = spawned {
+            stdio.close(&mut self.event_loop);
+            return Err(error);
         }
-        spawned.map(drop)
+        let inserted = self
+            .processes
+            .insert(Process::new(rules, drain_policy, stdio, plan));
+        debug_assert_eq!(inserted, key);
+        Ok(key)
     }
 
     /// Asks a created process to start.
     pub fn start(&mut self, key: ProcessKey) -> std::result::Result<(), Refused> {
-        self.apply(key, Event::Start)
+        self.apply(key, Event::Start, None)
     }
 
     /// The process `key`.
-    pub fn process(&self, key: ProcessKey) -> Option<&Process> {
+    pub fn process(&self, key: ProcessKey) -> Option<&Process<Route<F>>> {
         self.processes.get(key)
     }
 
-    /// The process `key`, to change its stdio or waiters.
-    pub fn process_mut(&mut self, key: ProcessKey) -> Option<&mut Process> {
-        self.processes.get_mut(key)
+    /// Sets the size of the process's terminal, if it has one.
+    pub fn resize(&mut self, key: ProcessKey, width: u16, height: u16) {
+        if let Some(process) = self.processes.get_mut(key) {
+            process.stdio().resize(width, height);
+        }
     }
 
-    /// Every process, with its key.
-    pub fn processes(&self) -> impl Iterator<Item = (ProcessKey, &Process)> {
-        self.processes.iter()
+    /// Drops the shim's writer on the process's stdin FIFO: the container sees EOF once the
+    /// client's writers are gone too.
+    pub fn close_stdin(&mut self, key: ProcessKey) {
+        if let Some(process) = self.processes.get_mut(key) {
+            process.stdio().close_stdin();
+        }
     }
 
     /// Closes the process's stdio and forgets it.
     pub fn remove(&mut self, key: ProcessKey) {
-        let Some(mut process) = self.processes.try_remove(key) else {
-            return;
-        };
-        if let Some((_, Some((timer, _)))) = process.drain.take() {
-            self.lp.cancel_timer(timer);
+        if let Some(process) = self.processes.try_remove(key) {
+            process.close(&mut self.event_loop);
         }
-        if let Some(timer) = process.capacity_look.take() {
-            self.lp.cancel_timer(timer);
-        }
-        process.stdio.close(&mut self.lp);
-        self.child_stdio.retain(|(k, _)| *k != key);
     }
 
     /// Closes a process's stdio (the FIFOs, pipes and terminal) but keeps the process.
     pub fn close_stdio(&mut self, key: ProcessKey) {
         if let Some(process) = self.processes.get_mut(key) {
-            process.stdio.close(&mut self.lp);
-        }
-    }
-
-    /// Spawns a runtime call of the frontend's; its return comes as
-    /// [`Notice::CallFinished`] with `tag`. With `capture`, its stdout and stderr are kept;
-    /// otherwise its stdio is `/dev/null`.
-    pub fn spawn_call(
-        &mut self,
-        runtime: &Runtime,
-        command: &CommandLine,
-        cwd: Option<&std::path::Path>,
-        capture: bool,
-        tag: u64,
-    ) -> Result<Pid> {
-        let tag = CallTag::Frontend(tag);
-        if capture {
-            self.calls
-                .spawn_captured(runtime, command, cwd, &mut self.lp, Route::CallOutput, tag)
-        } else {
-            let stdio = [Stdio::null(), Stdio::null(), Stdio::null()];
-            self.calls.spawn(runtime, command, cwd, stdio, tag)
+            process.stdio().close(&mut self.event_loop);
         }
     }
 
@@ -260,46 +272,78 @@ impl Supervisor {
         if let Some(process) = self.processes.get_mut(key) {
             for source in [Source::Stdout, Source::Stderr] {
                 process
-                    .stdio
-                    .on_ready(source, &mut self.lp, &mut self.failures);
+                    .stdio()
+                    .on_ready(source, &mut self.event_loop, &mut self.failures);
             }
         }
         self.failures.clear();
     }
 
-    /// Whether runtime calls are in flight.
-    pub fn calls_in_flight(&self) -> usize {
-        self.calls.len()
+    /// Spawns a runtime call of the frontend's; its return comes as
+    /// [`Notice::CallFinished`] with `tag`. With `capture`, its stdout and stderr are kept;
+    /// otherwise its stdio is `/dev/null`. A call that cannot be spawned hands `tag` back.
+    pub fn spawn_call(
+        &mut self,
+        runtime: &Runtime,
+        command: &CommandLine,
+        cwd: Option<&std::path::Path>,
+        capture: bool,
+        tag: C,
+    ) -> std::result::Result<Pid, NotSpawned<C>> {
+        let tag = (tag, CallTag::Frontend as fn(C) -> CallTag<C>);
+        if capture {
+            self.calls.spawn_captured(
+                runtime,
+                command,
+                cwd,
+                &mut self.event_loop,
+                Route::CallOutput,
+                tag,
+            )
+        } else {
+            let stdio = [Stdio::null(), Stdio::null(), Stdio::null()];
+            self.calls.spawn(runtime, command, cwd, stdio, tag)
+        }
+    }
+
+    /// Spawns another child of the frontend's (a logger) under the rules of every child of the
+    /// shim; its exit comes as [`Notice::CallFinished`] with `tag`. `what` names it in errors.
+    pub fn spawn_child(&mut self, command: &mut Command, what: &str, tag: C) -> Result<Pid> {
+        let pid = runtime::spawn_child(command, what)?;
+        self.calls.adopt(pid, CallTag::Frontend(tag));
+        Ok(pid)
     }
 
     /// Reaps and runs every source once: events may have come before their registration.
-    pub fn kick(&mut self, notices: &mut Vec<Notice>) {
+    fn kick(&mut self) {
         self.reap();
         let keys: Vec<ProcessKey> = self.processes.iter().map(|(k, _)| k).collect();
         for key in keys {
             if let Some(process) = self.processes.get_mut(key) {
-                process.stdio.run_all(&mut self.lp, &mut self.failures);
+                process
+                    .stdio()
+                    .run_all(&mut self.event_loop, &mut self.failures);
             }
             self.after_io(key);
         }
-        notices.append(&mut self.notices);
     }
 
-    /// Waits for the next events and handles what belongs to the core; appends to `notices`
-    /// what the frontend must act on.
-    pub fn turn(&mut self, notices: &mut Vec<Notice>) -> io::Result<()> {
+    /// Waits for the next events and handles what belongs to the core; what the frontend must
+    /// act on goes to the notices.
+    fn turn(&mut self) -> io::Result<()> {
         let mut ready = std::mem::take(&mut self.ready);
-        self.lp.wait(&mut ready)?;
+        self.event_loop.wait(&mut ready)?;
         for route in ready.drain(..) {
             match route {
                 Route::Signals => self.on_signals(),
                 Route::Process(key, source) => self.on_process(key, source),
-                Route::CallOutput(pid, stream) => self.calls.read_output(pid, stream, &mut self.lp),
-                Route::Frontend(id) => self.notices.push(Notice::Frontend(id)),
+                Route::CallOutput(pid, stream) => {
+                    self.calls.read_output(pid, stream, &mut self.event_loop)
+                }
+                Route::Frontend(route) => self.notices.push(Notice::Frontend(route)),
             }
         }
         self.ready = ready;
-        notices.append(&mut self.notices);
         Ok(())
     }
 
@@ -318,27 +362,11 @@ impl Supervisor {
             return;
         };
         match source {
-            Source::Drain => {
-                if let Some((_, timer)) = &mut process.drain {
-                    *timer = None;
-                }
-            }
-            Source::Capacity => {
-                process.capacity_look = None;
-                // Every pump is looked at (no short-circuit), so each can give its pages back.
-                let again = process
-                    .stdio
-                    .outputs()
-                    .filter_map(|output| output.pump.as_mut())
-                    .fold(false, |again, pump| pump.look() | again);
-                if again {
-                    self.look_at_capacity_later(key);
-                }
-                return;
-            }
+            Source::Drain => process.drain_look_passed(),
+            Source::Capacity => return process.look_at_capacity(key, &mut self.event_loop),
             _ => process
-                .stdio
-                .on_ready(source, &mut self.lp, &mut self.failures),
+                .stdio()
+                .on_ready(source, &mut self.event_loop, &mut self.failures),
         }
         self.after_io(key);
     }
@@ -349,24 +377,19 @@ impl Supervisor {
         for failure in self.failures.drain(..) {
             self.notices.push(Notice::PumpFailed(key, failure));
         }
-        self.check_drain(key);
-        let enlarged = self.processes.get_mut(key).is_some_and(|process| {
-            process.capacity_look.is_none()
-                && process
-                    .stdio
-                    .outputs()
-                    .any(|output| output.pump.as_ref().is_some_and(|pump| pump.enlarged()))
-        });
-        if enlarged {
-            self.look_at_capacity_later(key);
+        self.look_at_drain(key);
+        if let Some(process) = self.processes.get_mut(key) {
+            process.watch_capacity(key, &mut self.event_loop);
         }
     }
 
-    fn look_at_capacity_later(&mut self, key: ProcessKey) {
-        let at = Instant::now() + CAPACITY_LOOK;
-        let timer = self.lp.set_timer(at, Route::Process(key, Source::Capacity));
-        if let Some(process) = self.processes.get_mut(key) {
-            process.capacity_look = Some(timer);
+    fn look_at_drain(&mut self, key: ProcessKey) {
+        let ended = self
+            .processes
+            .get_mut(key)
+            .and_then(|process| process.look_at_drain(key, &mut self.event_loop, Instant::now()));
+        if ended.is_some() {
+            let _ = self.apply(key, Event::Drained, None);
         }
     }
 }

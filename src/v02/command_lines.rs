@@ -7,8 +7,8 @@ use std::time::SystemTime;
 
 use crate::rfc3339::rfc3339_nano_utc;
 
-use crate::process::stdio::ConsoleArg;
 use crate::runtime::CommandLine;
+use crate::runtime::ConsoleArg;
 use crate::v02::process_json::CheckpointConfig;
 
 /// The command lines of one process: which container, which process directory.

@@ -29,13 +29,14 @@ use nix::fcntl::OFlag;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::event_loop::Registry;
 use crate::process::drain::{AfterEof, DrainEnd, DrainPolicy};
-use crate::process::phase::{Phase, Rules};
+use crate::process::phase::Rules;
 use crate::process::stdio::{OutputTarget, StdioSetup};
-use crate::process::{Failure, Kind, LaunchPlan, ProcessKey};
+use crate::process::{Failure, LaunchPlan, ProcessKey};
 use crate::reaper;
 use crate::runtime::Runtime;
-use crate::supervisor::{Notice, Route, Supervisor};
+use crate::supervisor::{Frontend, Notice, Supervisor};
 use command_lines::CommandLines;
 use control::{ControlParser, Message};
 use process_dir::{ProcessDir, CONTROL_FIFO, EXIT_FIFO, PROCESS_JSON};
@@ -56,10 +57,22 @@ const DRAIN: DrainPolicy = DrainPolicy {
     after_eof: AfterEof::Reader,
 };
 
-/// The frontend's own route: the control FIFO.
-const CONTROL: usize = 0;
-/// The tag of the `delete` call.
-const DELETE: u64 = 0;
+/// Where the frontend's own readiness leads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// The control FIFO.
+    Control,
+}
+
+/// The runtime calls of the frontend's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Call {
+    /// `delete`, after which the shim ends.
+    Delete,
+}
+
+/// The core as this frontend drives it.
+type Core = Supervisor<Route, Call>;
 
 /// Bytes read from the control FIFO per `read`. The FIFO holds what the daemon wrote until then.
 const CONTROL_READ: usize = 256;
@@ -106,8 +119,13 @@ impl Outcome {
 
 /// Runs the shim to its end. The caller writes `error` to `shim-log.json`.
 pub fn run(args: &Args, log: &ShimLog) -> Outcome {
-    match Shim::start(args, log) {
-        Ok(shim) => shim.run(),
+    match ProcessShim::start(args, log) {
+        Ok((mut core, mut shim)) => {
+            if let Err(error) = core.run(&mut shim) {
+                shim.ending = Ending::Done(Outcome::failure(error));
+            }
+            shim.finish(&mut core)
+        }
         Err(error) => Outcome::failure(error),
     }
 }
@@ -123,10 +141,9 @@ enum Ending {
     Done(Outcome),
 }
 
-/// Everything the running shim owns.
-struct Shim<'a> {
+/// The shim of one process: everything of the protocol's own that it holds.
+struct ProcessShim<'a> {
     log: &'a ShimLog,
-    sup: Supervisor,
     dir: ProcessDir,
     control: OwnedFd,
     control_token: Option<Token>,
@@ -135,20 +152,20 @@ struct Shim<'a> {
     /// exits, which is the daemon's exit notification.
     _exit: OwnedFd,
     process: ProcessKey,
-    kind: Kind,
+    /// An exec process ends without `delete`, and has no `kill --all`.
+    exec: bool,
     runtime: Runtime,
     commands: CommandLines,
     ending: Ending,
 }
 
-impl<'a> Shim<'a> {
+impl<'a> ProcessShim<'a> {
     /// Set-up, in the original's order: signals, subreaper, `exit`, `control`, `process.json`,
     /// the checkpoint config, the client FIFOs, pipes or console, then the runtime.
-    fn start(args: &Args, log: &'a ShimLog) -> Result<Shim<'a>> {
-        let signals = reaper::block_signals()?;
-        reaper::become_subreaper()?;
+    fn start(args: &Args, log: &'a ShimLog) -> Result<(Core, ProcessShim<'a>)> {
         let path = nix::unistd::getcwd().map_err(|e| Error::os("getcwd", e))?;
         let config = Config::from_env(&path);
+        let mut core = Core::boot(config)?;
         let dir = ProcessDir { path };
         let exit = dir.open_fifo(EXIT_FIFO, OFlag::O_WRONLY)?;
         let control = dir.open_fifo(CONTROL_FIFO, OFlag::O_RDWR)?;
@@ -163,27 +180,22 @@ impl<'a> Shim<'a> {
                 Some((checkpoint, config))
             }
         };
-        let runtime = Runtime::find(&args.runtime, &config.search_path)?;
+        let runtime = Runtime::find(&args.runtime, &core.config().search_path)?;
         let commands = CommandLines {
             args: state.runtime_args.clone(),
             id: args.id.clone(),
             bundle: args.bundle.clone(),
             process_dir: dir.path.clone(),
         };
-        let mut sup = Supervisor::new(config, signals)?;
-        let control_token = sup
-            .lp
-            .register(
-                control.as_fd(),
-                Interest::READABLE,
-                Route::Frontend(CONTROL),
-            )
+        let control_token = core
+            .registry()
+            .register(control.as_fd(), Interest::READABLE, Route::Control)
             .map_err(|e| Error::os("epoll_ctl control", e))?;
-        let kind = if state.exec { Kind::Exec } else { Kind::Init };
+        let exec = state.exec;
         let rules = Rules {
             // The daemon runs `start` itself once the pid file appeared.
             start_after_launch: true,
-            kill_all_on_exit: kind == Kind::Init,
+            kill_all_on_exit: !exec,
         };
         let setup = StdioSetup {
             stdin: &state.stdin,
@@ -192,68 +204,62 @@ impl<'a> Shim<'a> {
             terminal: state.terminal,
             owner: (state.root_uid, state.root_gid),
         };
-        let process = sup.add_process(kind, rules, DRAIN, setup)?;
-        let console = sup.console_arg(process);
-        // `exec` comes first, as in the original: a checkpoint restores the container's init,
-        // never an exec process.
-        let launch = match &checkpoint {
-            _ if state.exec => commands.exec(console),
-            Some((checkpoint, config)) => commands.restore(
-                checkpoint,
-                config,
-                console,
-                state.no_pivot_root,
-                SystemTime::now(),
-            ),
-            None => commands.create(console, state.no_pivot_root),
-        };
-        let plan = LaunchPlan {
-            runtime: runtime.clone(),
-            launch,
-            cwd: Some(args.bundle.clone()),
-            pid_file: commands.pid_file(),
-            start: None,
-            kill_all: (kind == Kind::Init).then(|| commands.kill_all()),
-        };
-        sup.launch(process, plan)?;
-        Ok(Shim {
+        let process = core.launch(rules, DRAIN, setup, |console| {
+            // `exec` comes first, as in the original: a checkpoint restores the container's
+            // init, never an exec process.
+            let launch = match &checkpoint {
+                _ if exec => commands.exec(console),
+                Some((checkpoint, config)) => commands.restore(
+                    checkpoint,
+                    config,
+                    console,
+                    state.no_pivot_root,
+                    SystemTime::now(),
+                ),
+                None => commands.create(console, state.no_pivot_root),
+            };
+            LaunchPlan {
+                runtime: runtime.clone(),
+                launch,
+                cwd: Some(args.bundle.clone()),
+                pid_file: commands.pid_file(),
+                start: None,
+                kill_all: (!exec).then(|| commands.kill_all()),
+            }
+        })?;
+        let shim = ProcessShim {
             log,
-            sup,
             dir,
             control,
             control_token,
             parser: ControlParser::new(),
             _exit: exit,
             process,
-            kind,
+            exec,
             runtime,
             commands,
             ending: Ending::No,
-        })
+        };
+        Ok((core, shim))
+    }
+}
+
+impl Frontend for ProcessShim<'_> {
+    type Route = Route;
+    type Call = Call;
+
+    fn begin(&mut self, core: &mut Core) {
+        // The client may have written before the control FIFO was registered.
+        self.read_control(core);
     }
 
-    fn run(mut self) -> Outcome {
-        let mut notices = Vec::new();
-        // The runtime may have exited, and the client may have written, before registration.
-        self.sup.kick(&mut notices);
-        self.read_control();
-        loop {
-            for notice in notices.drain(..) {
-                self.handle(notice);
-            }
-            if let Ending::Done(_) = self.ending {
-                break;
-            }
-            if let Err(e) = self.sup.turn(&mut notices) {
-                self.ending = Ending::Done(Outcome::failure(Error::os("epoll_wait", e)));
-            }
-        }
-        self.finish()
+    fn done(&mut self, _core: &mut Core) -> bool {
+        matches!(self.ending, Ending::Done(_))
     }
 
-    fn handle(&mut self, notice: Notice) {
+    fn handle(&mut self, core: &mut Core, notice: Notice<Route, Call>) {
         match notice {
-            Notice::Frontend(CONTROL) => self.read_control(),
+            Notice::Frontend(Route::Control) => self.read_control(core),
             Notice::Exited(_, status) => self.dir.write_exit_status(status.code()),
             Notice::Finished(key, end) => {
                 if let DrainEnd::GaveUp { left, why, waited } = end {
@@ -265,18 +271,15 @@ impl<'a> Shim<'a> {
                         ),
                     );
                 }
-                self.sup.close_stdio(key);
-                self.delete_then(Outcome::success());
+                core.close_stdio(key);
+                self.delete_then(core, Outcome::success());
             }
-            Notice::LaunchFailed(key) => {
-                let failure = self.sup.process_mut(key).and_then(|p| p.failure.take());
-                match failure {
-                    // The runtime explained itself in log.json; an error entry here would hide it.
-                    Some(Failure::Runtime { .. }) | None => self.delete_then(Outcome::success()),
-                    Some(Failure::Shim(error)) => self.delete_then(Outcome::failure(error)),
-                }
-            }
-            Notice::CallFinished(call) if call.tag == DELETE => {
+            Notice::LaunchFailed(_, failure) => match failure {
+                // The runtime explained itself in log.json; an error entry here would hide it.
+                Failure::Runtime { .. } => self.delete_then(core, Outcome::success()),
+                Failure::Shim(error) => self.delete_then(core, Outcome::failure(error)),
+            },
+            Notice::CallFinished(call) if call.tag == Call::Delete => {
                 if let Ending::Deleting { .. } = self.ending {
                     if let Ending::Deleting { then } =
                         std::mem::replace(&mut self.ending, Ending::No)
@@ -297,42 +300,50 @@ impl<'a> Shim<'a> {
             Notice::Warning(message) => self.log.write(Level::Warn, &message),
             // Every signal but SIGCHLD is ignored, as the original ignored them all; the daemon
             // runs `start` itself, and no other call is made.
-            Notice::Frontend(_)
-            | Notice::Terminate
+            Notice::Terminate
             | Notice::Launched(_)
             | Notice::Started(_)
-            | Notice::StartFailed(_)
+            | Notice::StartFailed(..)
             | Notice::CallFinished(_) => {}
         }
     }
+}
 
+impl ProcessShim<'_> {
     /// Runs `delete` for init, then ends with `then`; an exec ends at once.
-    fn delete_then(&mut self, then: Outcome) {
-        if self.kind == Kind::Exec {
+    fn delete_then(&mut self, core: &mut Core, then: Outcome) {
+        if self.exec {
             self.ending = Ending::Done(then);
             return;
         }
         // Like kill, delete runs in the shim's directory with /dev/null stdio; its failure is
         // ignored as in the original (the container may already be gone), but noted.
-        match self
-            .sup
-            .spawn_call(&self.runtime, &self.commands.delete(), None, false, DELETE)
-        {
+        match core.spawn_call(
+            &self.runtime,
+            &self.commands.delete(),
+            None,
+            false,
+            Call::Delete,
+        ) {
             Ok(_) => self.ending = Ending::Deleting { then },
-            Err(error) => {
+            Err((error, _)) => {
                 self.log.write(Level::Warn, &error.to_string());
                 self.ending = Ending::Done(then);
             }
         }
     }
 
-    fn read_control(&mut self) {
+    fn read_control(&mut self, core: &mut Core) {
         let mut parser = std::mem::take(&mut self.parser);
         let mut buffer = [0u8; CONTROL_READ];
+        let process = self.process;
         for _ in 0..CONTROL_READS_PER_RUN {
             match nix::unistd::read(&self.control, &mut buffer) {
                 Ok(0) => break,
-                Ok(n) => parser.feed(&buffer[..n], |message| self.apply(message)),
+                Ok(n) => parser.feed(&buffer[..n], |message| match message {
+                    Message::CloseStdin => core.close_stdin(process),
+                    Message::Resize { width, height } => core.resize(process, width, height),
+                }),
                 Err(Errno::EINTR) => continue,
                 // EAGAIN: the FIFO is empty. Nothing else can fail on a FIFO opened O_RDWR.
                 Err(_) => {
@@ -344,37 +355,26 @@ impl<'a> Shim<'a> {
         self.parser = parser;
         // The budget is spent and bytes may be left: come back before sleeping.
         if let Some(token) = self.control_token {
-            self.sup.lp.again(token);
-        }
-    }
-
-    fn apply(&mut self, message: Message) {
-        let Some(process) = self.sup.process_mut(self.process) else {
-            return;
-        };
-        match message {
-            Message::CloseStdin => process.stdio.close_stdin(),
-            Message::Resize { width, height } => process.stdio.resize(width, height),
+            core.registry().again(token);
         }
     }
 
     /// The last step: whatever the outcome, nothing the shim started outlives it.
-    fn finish(mut self) -> Outcome {
+    fn finish(mut self, core: &mut Core) -> Outcome {
         let outcome = match std::mem::replace(&mut self.ending, Ending::No) {
             Ending::Done(outcome) => outcome,
             _ => Outcome::success(),
         };
-        let reaped = self
-            .sup
+        let reaped = core
             .process(self.process)
-            .is_some_and(|p| matches!(p.phase, Phase::Exiting { .. } | Phase::Exited { .. }));
+            .is_some_and(|p| p.phase().status().is_some());
         if !reaped {
             // A start that failed: pass on what output there is, then kill what the runtime may
             // have left (a half-created container, an exec whose pid file was bad).
-            self.sup.flush_outputs(self.process);
+            core.flush_outputs(self.process);
             reaper::kill_and_reap_children();
         }
-        self.sup.remove(self.process);
+        core.remove(self.process);
         outcome
     }
 }

@@ -18,7 +18,7 @@ use nix::errno::Errno;
 use nix::sys::socket::{connect, socket, AddressFamily, SockFlag, SockType, UnixAddr};
 use prost::Message;
 
-use crate::event_loop::{EventLoop, TimerId};
+use crate::event_loop::{Registry, TimerId};
 use crate::v2::proto::events::{forward_request, Event, EVENTS_SERVICE, FORWARD_METHOD};
 use crate::v2::proto::ttrpc::{KeyValue, Request, Response};
 use crate::v2::ttrpc::frame::{self, FrameKind, Item};
@@ -89,7 +89,7 @@ impl<R: Copy> Publisher<R> {
     }
 
     /// Queues `event`, which happened now, and sends it when its turn comes.
-    pub fn publish<E: Event>(&mut self, event: &E, lp: &mut EventLoop<R>) {
+    pub fn publish<E: Event>(&mut self, event: &E, registry: &mut impl Registry<R>) {
         let forward = forward_request(&self.namespace, SystemTime::now(), event);
         let mut request = Request::new(EVENTS_SERVICE, FORWARD_METHOD, &forward);
         request.timeout_nano = FORWARD_TIMEOUT.as_nanos() as i64;
@@ -104,7 +104,7 @@ impl<R: Copy> Publisher<R> {
             ));
         }
         self.queue.push_back(request.encode_to_vec());
-        self.pump(lp);
+        self.pump(registry);
     }
 
     /// Whether every event has been filed by containerd.
@@ -113,25 +113,25 @@ impl<R: Copy> Publisher<R> {
     }
 
     /// The socket to containerd is ready.
-    pub fn on_socket(&mut self, lp: &mut EventLoop<R>) {
-        self.read(lp);
-        self.pump(lp);
+    pub fn on_socket(&mut self, registry: &mut impl Registry<R>) {
+        self.read(registry);
+        self.pump(registry);
     }
 
     /// The reconnection deadline passed.
-    pub fn on_retry(&mut self, lp: &mut EventLoop<R>) {
+    pub fn on_retry(&mut self, registry: &mut impl Registry<R>) {
         self.retry = None;
-        self.pump(lp);
+        self.pump(registry);
     }
 
     /// Sends the next event if none is in flight, connecting first if needed.
-    fn pump(&mut self, lp: &mut EventLoop<R>) {
+    fn pump(&mut self, registry: &mut impl Registry<R>) {
         if self.queue.is_empty() || self.retry.is_some() {
             return;
         }
-        if self.link.is_none() && !self.connect(lp) {
+        if self.link.is_none() && !self.connect(registry) {
             let at = Instant::now() + self.backoff;
-            self.retry = Some(lp.set_timer(at, self.routes.retry));
+            self.retry = Some(registry.set_timer(at, self.routes.retry));
             self.backoff = (self.backoff * 2).min(RETRY_MOST);
             return;
         }
@@ -149,12 +149,12 @@ impl<R: Copy> Publisher<R> {
             }
         }
         if !self.write() {
-            self.disconnect(lp);
-            self.pump(lp);
+            self.disconnect(registry);
+            self.pump(registry);
         }
     }
 
-    fn connect(&mut self, lp: &mut EventLoop<R>) -> bool {
+    fn connect(&mut self, registry: &mut impl Registry<R>) -> bool {
         let Ok(address) = UnixAddr::new(&self.address) else {
             return false;
         };
@@ -171,7 +171,7 @@ impl<R: Copy> Publisher<R> {
             Ok(()) | Err(Errno::EINPROGRESS) => {}
             Err(_) => return false,
         }
-        let Ok(token) = lp.register(
+        let Ok(token) = registry.register(
             socket.as_fd(),
             Interest::READABLE | Interest::WRITABLE,
             self.routes.socket,
@@ -193,7 +193,7 @@ impl<R: Copy> Publisher<R> {
     }
 
     /// Reads containerd's answers; the event in flight leaves the queue once answered.
-    fn read(&mut self, lp: &mut EventLoop<R>) {
+    fn read(&mut self, registry: &mut impl Registry<R>) {
         let mut broken = false;
         if let Some(link) = &mut self.link {
             loop {
@@ -235,22 +235,22 @@ impl<R: Copy> Publisher<R> {
             }
         }
         if broken {
-            self.disconnect(lp);
+            self.disconnect(registry);
         }
     }
 
     /// Drops the connection; the event in flight stays first in the queue, to be sent again.
-    fn disconnect(&mut self, lp: &mut EventLoop<R>) {
+    fn disconnect(&mut self, registry: &mut impl Registry<R>) {
         if let Some(link) = self.link.take() {
-            link.socket.close(lp);
+            link.socket.close(registry);
         }
     }
 
     /// Stops everything: the socket and the retry deadline.
-    pub fn close(&mut self, lp: &mut EventLoop<R>) {
-        self.disconnect(lp);
+    pub fn close(&mut self, registry: &mut impl Registry<R>) {
+        self.disconnect(registry);
         if let Some(retry) = self.retry.take() {
-            lp.cancel_timer(retry);
+            registry.cancel_timer(retry);
         }
     }
 }

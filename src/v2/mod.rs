@@ -1,31 +1,25 @@
 //! The containerd runtime v2 frontend: `containerd-shim-tinyshim-v2` (runtime
 //! `io.containerd.tinyshim.v2`), for containerd 1.6, 1.7 and 2.x.
 //!
-//! * invocation: [`args`], [`start`] (the socket, grouping, the serving shim), [`cleanup`] (the
-//!   `delete` subcommand), [`sha256`] (the socket's name);
+//! * invocation: [`cli`] (the command line, `start`, `delete`), [`sha256`] (the socket's name);
 //! * the wire: [`ttrpc`] (frames, calls, connections) and [`proto`] (the messages);
-//! * serving: [`daemon`] (the loop's frontend: socket, connections, shutdown), [`service`],
-//!   [`lifecycle`], [`completion`] and [`removal`] (the task service: the calls, the ones that
-//!   make processes, what answers parked calls, and Delete), [`events`] (publishing to
-//!   containerd);
-//! * the container: [`container`], [`bundle`] (`config.json` and kept settings), [`runc`]
-//!   (command lines), [`stdio`] (FIFOs and log URIs), [`rootfs`] (mounts), [`log`].
+//! * serving: [`shim`] (the frontend of the core: the shim's life), [`server`] (the socket,
+//!   connections, answers), [`task`] (the task service: its calls, policy and records),
+//!   [`events`] (publishing to containerd), [`route`] (where its readiness leads), [`log`];
+//! * the container: [`bundle`] (`config.json` and kept settings), [`runc`] (command lines),
+//!   [`stdio`] (FIFOs and log URIs), [`rootfs`] (mounts).
 
-pub mod args;
 pub mod bundle;
-pub mod cleanup;
-pub mod completion;
-pub mod container;
-pub mod daemon;
+pub mod cli;
 pub mod events;
-pub mod lifecycle;
 pub mod log;
 pub mod proto;
-pub mod removal;
 pub mod rootfs;
+pub mod route;
 pub mod runc;
-pub mod service;
+pub mod server;
 pub mod sha256;
-pub mod start;
+pub mod shim;
 pub mod stdio;
+pub mod task;
 pub mod ttrpc;

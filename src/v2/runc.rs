@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
-use crate::process::stdio::ConsoleArg;
+use crate::runtime::ConsoleArg;
 use crate::runtime::{CommandLine, Runtime};
 use crate::v2::proto::runc::Options;
 

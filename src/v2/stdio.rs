@@ -18,7 +18,6 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use nix::fcntl::OFlag;
-use nix::sys::signal::{sigprocmask, SigSet, SigmaskHow};
 
 use crate::error::{Error, Result};
 use crate::process::stdio::OutputTarget;
@@ -45,7 +44,8 @@ pub enum Outputs {
 }
 
 /// What containerd's stdout and stderr strings mean.
-pub fn parse_outputs(stdout: &str, stderr: &str) -> std::result::Result<Outputs, String> {
+pub fn parse_outputs(stdout: &str, stderr: &str) -> Result<Outputs> {
+    let bad_escape = || Error::invalid(format!("stdout {stdout:?}"), "bad escape");
     let Some((scheme, rest)) = stdout.split_once("://") else {
         return Ok(Outputs::Fifos {
             stdout: stdout.into(),
@@ -53,7 +53,7 @@ pub fn parse_outputs(stdout: &str, stderr: &str) -> std::result::Result<Outputs,
         });
     };
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
-    let path = percent_decode(path).ok_or_else(|| format!("bad escape in {stdout:?}"))?;
+    let path = percent_decode(path).ok_or_else(bad_escape)?;
     match scheme {
         "fifo" => Ok(Outputs::Fifos {
             stdout: path,
@@ -64,10 +64,7 @@ pub fn parse_outputs(stdout: &str, stderr: &str) -> std::result::Result<Outputs,
             let mut args = Vec::new();
             for pair in query.split('&').filter(|p| !p.is_empty()) {
                 let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-                let decode = |s: &str| {
-                    percent_decode(&s.replace('+', " "))
-                        .ok_or_else(|| format!("bad escape in {stdout:?}"))
-                };
+                let decode = |s: &str| percent_decode(&s.replace('+', " ")).ok_or_else(bad_escape);
                 args.push(decode(key)?);
                 if !value.is_empty() {
                     args.push(decode(value)?);
@@ -78,7 +75,10 @@ pub fn parse_outputs(stdout: &str, stderr: &str) -> std::result::Result<Outputs,
                 args,
             })
         }
-        other => Err(format!("unknown STDIO scheme {other}")),
+        other => Err(Error::invalid(
+            format!("stdout {stdout:?}"),
+            format!("unknown STDIO scheme {other}"),
+        )),
     }
 }
 
@@ -112,8 +112,14 @@ pub struct Opened<'a> {
     pub ready: Option<OwnedFd>,
 }
 
-/// The output targets for the core, starting the logger if there is one.
-pub fn open_outputs<'a>(outputs: &'a Outputs, id: &str, namespace: &str) -> Result<Opened<'a>> {
+/// The output targets for the core, starting the logger if there is one with `spawn` (which
+/// spawns a command under the rules of the shim's children; the second argument names it).
+pub fn open_outputs<'a>(
+    outputs: &'a Outputs,
+    id: &str,
+    namespace: &str,
+    spawn: impl FnOnce(&mut Command, &str) -> Result<()>,
+) -> Result<Opened<'a>> {
     Ok(match outputs {
         Outputs::Fifos { stdout, stderr } => Opened {
             stdout: OutputTarget::Fifo(stdout),
@@ -126,7 +132,7 @@ pub fn open_outputs<'a>(outputs: &'a Outputs, id: &str, namespace: &str) -> Resu
             ready: None,
         },
         Outputs::Logger { path, args } => {
-            let (stdout, stderr, ready) = spawn_logger(path, args, id, namespace)?;
+            let (stdout, stderr, ready) = spawn_logger(path, args, id, namespace, spawn)?;
             Opened {
                 stdout: OutputTarget::Pipe(stdout),
                 stderr: OutputTarget::Pipe(stderr),
@@ -136,13 +142,14 @@ pub fn open_outputs<'a>(outputs: &'a Outputs, id: &str, namespace: &str) -> Resu
     })
 }
 
-/// Starts a logger; returns the write ends of its stdout and stderr pipes and the read end of
-/// its ready pipe.
+/// Starts a logger with `spawn`; returns the write ends of its stdout and stderr pipes and the
+/// read end of its ready pipe.
 fn spawn_logger(
     path: &PathBuf,
     args: &[String],
     id: &str,
     namespace: &str,
+    spawn: impl FnOnce(&mut Command, &str) -> Result<()>,
 ) -> Result<(OwnedFd, OwnedFd, OwnedFd)> {
     let pipe = || nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::os("pipe2", e));
     let (out_read, out_write) = pipe()?;
@@ -153,7 +160,6 @@ fn spawn_logger(
         err_read.as_raw_fd(),
         ready_write.as_raw_fd(),
     ];
-    let unblocked = SigSet::empty();
     let mut command = Command::new(path);
     command
         .args(args)
@@ -163,11 +169,10 @@ fn spawn_logger(
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     // SAFETY: the closure runs in the forked child before exec and makes only raw,
-    // async-signal-safe syscalls (rt_sigprocmask, fcntl, dup2, close) on descriptors it owns
-    // there; it allocates nothing.
+    // async-signal-safe syscalls (fcntl, dup2, close) on descriptors it owns there; it
+    // allocates nothing.
     unsafe {
         command.pre_exec(move || {
-            sigprocmask(SigmaskHow::SIG_SETMASK, Some(&unblocked), None)?;
             // Move each above 5 first, so that placing one at 3..5 cannot clobber another.
             let mut high = [0; 3];
             for (slot, fd) in high.iter_mut().zip(passed) {
@@ -185,9 +190,7 @@ fn spawn_logger(
             Ok(())
         });
     }
-    command
-        .spawn()
-        .map_err(|e| Error::os(format!("start logger {}", path.display()), e))?;
+    spawn(&mut command, &format!("logger {}", path.display()))?;
     // The logger holds the read ends and the ready pipe's write end now; dropping the shim's
     // copies here leaves the logger the only reader, so it sees EOF once the shim's side closes.
     Ok((out_write, err_write, ready_read))

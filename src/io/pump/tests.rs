@@ -1,6 +1,7 @@
 //! Unit tests of [`super`].
 
 use super::*;
+use crate::event_loop::EventLoop;
 use nix::fcntl::OFlag;
 use nix::sys::signal::{raise, SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
@@ -17,17 +18,17 @@ fn a_pair_splice_refuses_falls_back_to_copying() {
     raise(Signal::SIGUSR2).expect("raise");
     let source = signals.as_fd().try_clone_to_owned().expect("dup");
     let (read, write) = nix::unistd::pipe2(OFlag::O_NONBLOCK | OFlag::O_CLOEXEC).expect("pipe");
-    let mut lp = EventLoop::new().expect("epoll");
+    let mut event_loop = EventLoop::new().expect("epoll");
     let mut pump = Pump::new(
         Endpoint::plain(source),
         Endpoint::plain(write),
         false,
-        &mut lp,
+        &mut event_loop,
         ((), ()),
     )
     .expect("pump");
     assert!(!pump.copying());
-    assert_eq!(pump.run(&mut lp), Flow::Wait);
+    assert_eq!(pump.run(&mut event_loop), Flow::Wait);
     assert!(pump.copying(), "switched to read/write");
     let mut info = [0u8; 256];
     let n = nix::unistd::read(&read, &mut info).expect("read the pipe");

@@ -213,3 +213,23 @@ fn the_pid_and_status_are_known_from_the_phase() {
     assert_eq!(Phase::Running { pid: PID }.status(), None);
     assert_eq!(Phase::Failed.pid(), None);
 }
+
+#[test]
+fn a_phase_says_whether_the_process_is_alive_stopped_or_over() {
+    let exiting = exiting(pending(false, true, false));
+    let phases = [
+        // phase, alive, stopped, over
+        (Phase::Launching, false, false, false),
+        (Phase::Created { pid: PID }, true, false, false),
+        (Phase::Starting { pid: PID }, true, false, false),
+        (Phase::Running { pid: PID }, true, false, false),
+        (exiting, false, true, false),
+        (EXITED, false, true, true),
+        (Phase::Failed, false, true, true),
+    ];
+    for (phase, alive, stopped, over) in phases {
+        assert_eq!(phase.is_alive(), alive, "{phase:?} alive");
+        assert_eq!(phase.is_stopped(), stopped, "{phase:?} stopped");
+        assert_eq!(phase.is_over(), over, "{phase:?} over");
+    }
+}

@@ -10,10 +10,10 @@ use std::os::fd::OwnedFd;
 use mio::Token;
 use nix::sys::socket::{getsockopt, sockopt::PeerCredentials};
 
-use crate::event_loop::EventLoop;
+use crate::event_loop::Registry;
 use crate::v2::proto::ttrpc::Code;
+use crate::v2::ttrpc::call::{decode_call, encode_error, Call, CallError};
 use crate::v2::ttrpc::frame::{FrameKind, Item};
-use crate::v2::ttrpc::request::{decode_call, encode_error, Call, CallError};
 use crate::v2::ttrpc::socket::{FramedSocket, Read};
 
 /// Answers kept for a peer that does not read them; past this the connection reads no more
@@ -59,7 +59,7 @@ impl Connection {
     /// Frames that are not requests are ignored (a client sends nothing else to a server);
     /// oversized and undecodable ones are answered here. A read that stops at its budget asks
     /// the loop to run it again before sleeping.
-    pub fn read<R: Copy>(&mut self, calls: &mut Vec<(u32, Call)>, lp: &mut EventLoop<R>) {
+    pub fn read<R: Copy>(&mut self, calls: &mut Vec<(u32, Call)>, registry: &mut impl Registry<R>) {
         if self.closed {
             return;
         }
@@ -79,7 +79,7 @@ impl Connection {
             }
         }
         if let Some(token) = self.socket.token() {
-            lp.again(token);
+            registry.again(token);
         }
     }
 
@@ -140,7 +140,7 @@ impl Connection {
     }
 
     /// Deregisters the socket and closes it.
-    pub fn close<R: Copy>(self, lp: &mut EventLoop<R>) {
-        self.socket.close(lp);
+    pub fn close<R: Copy>(self, registry: &mut impl Registry<R>) {
+        self.socket.close(registry);
     }
 }

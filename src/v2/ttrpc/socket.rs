@@ -10,7 +10,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use mio::Token;
 use nix::errno::Errno;
 
-use crate::event_loop::EventLoop;
+use crate::event_loop::Registry;
 use crate::v2::ttrpc::frame::{Decoder, Item};
 
 /// What one read found.
@@ -102,9 +102,9 @@ impl FramedSocket {
     }
 
     /// Deregisters the socket and closes it.
-    pub fn close<R: Copy>(self, lp: &mut EventLoop<R>) {
+    pub fn close<R: Copy>(self, registry: &mut impl Registry<R>) {
         if let Some(token) = self.token {
-            lp.deregister(self.socket.as_fd(), token);
+            registry.deregister(self.socket.as_fd(), token);
         }
     }
 }

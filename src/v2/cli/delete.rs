@@ -15,19 +15,20 @@ use std::time::SystemTime;
 
 use prost::Message;
 
+use crate::error::Error;
 use crate::runtime::pid_file;
-use crate::v2::args::Args;
 use crate::v2::bundle;
+use crate::v2::cli::args::Args;
+use crate::v2::cli::start::{ADDRESS_FILE, SOCKET_DIR};
 use crate::v2::proto::google::Timestamp;
 use crate::v2::proto::task::DeleteResponse;
 use crate::v2::rootfs;
 use crate::v2::runc::{CommandLines, Settings, INIT_PID_FILE};
-use crate::v2::start::{ADDRESS_FILE, SOCKET_DIR};
 
 /// Removes the socket the bundle's `address` file names if no shim answers on it any more (one
 /// that was SIGKILLed leaves it behind); a socket still answering is a live shim's, serving
 /// other containers of the group.
-fn remove_dead_socket(bundle: &Path, warnings: &mut Vec<String>) {
+fn remove_dead_socket(bundle: &Path, warnings: &mut Vec<Error>) {
     let Ok(address) = std::fs::read_to_string(bundle.join(ADDRESS_FILE)) else {
         return;
     };
@@ -43,7 +44,7 @@ fn remove_dead_socket(bundle: &Path, warnings: &mut Vec<String>) {
     if let Err(e) = UnixStream::connect(path) {
         if e.kind() == std::io::ErrorKind::ConnectionRefused {
             if let Err(e) = std::fs::remove_file(path) {
-                warnings.push(format!("remove {}: {e}", path.display()));
+                warnings.push(Error::os(format!("remove {}", path.display()), e));
             }
         }
     }
@@ -53,8 +54,8 @@ fn remove_dead_socket(bundle: &Path, warnings: &mut Vec<String>) {
 const KILLED: u32 = 128 + 9;
 
 /// Cleans up the task of `args` in its bundle (`-bundle`, else `cwd`); returns the encoded
-/// DeleteResponse, and the warnings to print.
-pub fn delete(args: &Args, cwd: &Path, search: &OsStr) -> (Vec<u8>, Vec<String>) {
+/// DeleteResponse, and what went wrong, to print.
+pub fn delete(args: &Args, cwd: &Path, search: &OsStr) -> (Vec<u8>, Vec<Error>) {
     let bundle = args.bundle.as_deref().map(Path::new).unwrap_or(cwd);
     let mut warnings = Vec::new();
     let settings =
@@ -78,18 +79,16 @@ pub fn delete(args: &Args, cwd: &Path, search: &OsStr) -> (Vec<u8>, Vec<String>)
                     let said = String::from_utf8_lossy(&output.stderr);
                     // Nothing left to delete is the normal case after a task delete.
                     if !said.contains("does not exist") {
-                        warnings.push(format!(
-                            "{} delete --force {}: {}",
-                            runtime.name,
-                            args.id,
-                            said.trim()
+                        warnings.push(Error::invalid(
+                            format!("{} delete --force {}", runtime.name, args.id),
+                            said.trim(),
                         ));
                     }
                 }
-                Err(e) => warnings.push(format!("run {}: {e}", runtime.program.display())),
+                Err(e) => warnings.push(Error::os(format!("run {}", runtime.program.display()), e)),
             }
         }
-        Err(e) => warnings.push(e.to_string()),
+        Err(e) => warnings.push(e),
     }
     rootfs::unmount_all(bundle);
     remove_dead_socket(bundle, &mut warnings);

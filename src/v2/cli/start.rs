@@ -24,8 +24,9 @@ use nix::sys::socket::{
 };
 use prost::Message;
 
-use crate::v2::args::Args;
+use crate::error::{Error, Result};
 use crate::v2::bundle;
+use crate::v2::cli::args::Args;
 use crate::v2::proto::google::Any;
 use crate::v2::proto::runc::Options;
 use crate::v2::sha256;
@@ -72,8 +73,8 @@ pub fn socket_path(address: &str, namespace: &str, group: &str) -> PathBuf {
 }
 
 /// Runs `start` in the bundle `cwd`; returns the address to print, or the error to print.
-pub fn start(args: &Args, cwd: &Path) -> Result<String, String> {
-    let config = bundle::load_config(cwd).map_err(|e| e.to_string())?;
+pub fn start(args: &Args, cwd: &Path) -> Result<String> {
+    let config = bundle::load_config(cwd)?;
     let group = bundle::group_key(&config, &args.id);
     let path = socket_path(&args.address, &args.namespace, &group);
     let address = format!("unix://{}", path.display());
@@ -93,10 +94,11 @@ pub fn start(args: &Args, cwd: &Path) -> Result<String, String> {
 }
 
 /// Listens on `path`; `None` when a shim already answers there.
-fn listen_on(path: &Path) -> Result<Option<OwnedFd>, String> {
+fn listen_on(path: &Path) -> Result<Option<OwnedFd>> {
     let dir = path.parent().unwrap_or(Path::new(SOCKET_DIR));
-    std::fs::create_dir_all(dir).map_err(|e| format!("mkdir {}: {e}", dir.display()))?;
-    let address = UnixAddr::new(path).map_err(|e| format!("socket {}: {e}", path.display()))?;
+    std::fs::create_dir_all(dir).map_err(|e| Error::os(format!("mkdir {}", dir.display()), e))?;
+    let address =
+        UnixAddr::new(path).map_err(|e| Error::os(format!("socket {}", path.display()), e))?;
     for _ in 0..2 {
         let listener = socket(
             AddressFamily::Unix,
@@ -104,41 +106,44 @@ fn listen_on(path: &Path) -> Result<Option<OwnedFd>, String> {
             SockFlag::SOCK_CLOEXEC,
             None,
         )
-        .map_err(|e| format!("socket AF_UNIX: {e}"))?;
+        .map_err(|e| Error::os("socket AF_UNIX", e))?;
         match bind(listener.as_raw_fd(), &address) {
             Ok(()) => {
                 std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-                    .map_err(|e| format!("chmod {}: {e}", path.display()))?;
+                    .map_err(|e| Error::os(format!("chmod {}", path.display()), e))?;
                 listen(&listener, Backlog::MAXCONN)
-                    .map_err(|e| format!("listen {}: {e}", path.display()))?;
+                    .map_err(|e| Error::os(format!("listen {}", path.display()), e))?;
                 return Ok(Some(listener));
             }
             Err(Errno::EADDRINUSE) if UnixStream::connect(path).is_ok() => return Ok(None),
             Err(Errno::EADDRINUSE) => {
                 std::fs::remove_file(path)
-                    .map_err(|e| format!("remove stale socket {}: {e}", path.display()))?;
+                    .map_err(|e| Error::os(format!("remove stale socket {}", path.display()), e))?;
             }
-            Err(e) => return Err(format!("bind {}: {e}", path.display())),
+            Err(e) => return Err(Error::os(format!("bind {}", path.display()), e)),
         }
     }
-    Err(format!("bind {}: address still in use", path.display()))
+    Err(Error::invalid(
+        format!("bind {}", path.display()),
+        "address still in use",
+    ))
 }
 
 /// Writes the `address` file whole or not at all.
-fn write_address(cwd: &Path, address: &str) -> Result<(), String> {
+fn write_address(cwd: &Path, address: &str) -> Result<()> {
     let temporary = cwd.join(format!(".{ADDRESS_FILE}"));
     let path = cwd.join(ADDRESS_FILE);
     std::fs::write(&temporary, address)
         .and_then(|()| std::fs::rename(&temporary, &path))
-        .map_err(|e| format!("write {}: {e}", path.display()))
+        .map_err(|e| Error::os(format!("write {}", path.display()), e))
 }
 
 /// Starts the serving shim: this binary again, without an action, in the bundle, with the
 /// listener as fd 3, `/dev/null` as stdio and a process group of its own; then moves it into the
 /// shim cgroup the runc options name and makes it a little likelier than containerd to be
 /// chosen by the OOM killer, as the Go shim does.
-fn spawn_shim(args: &Args, cwd: &Path, listener: &OwnedFd) -> Result<(), String> {
-    let program = std::env::current_exe().map_err(|e| format!("the shim's own path: {e}"))?;
+fn spawn_shim(args: &Args, cwd: &Path, listener: &OwnedFd) -> Result<()> {
+    let program = std::env::current_exe().map_err(|e| Error::os("readlink /proc/self/exe", e))?;
     let mut command = Command::new(&program);
     command
         .args([
@@ -175,7 +180,7 @@ fn spawn_shim(args: &Args, cwd: &Path, listener: &OwnedFd) -> Result<(), String>
     }
     let child = command
         .spawn()
-        .map_err(|e| format!("start {}: {e}", program.display()))?;
+        .map_err(|e| Error::os(format!("start {}", program.display()), e))?;
     let pid = child.id();
     // Not waited for: the serving shim outlives `start`, and init reaps it in the end.
     drop(child);
@@ -200,7 +205,7 @@ fn shim_cgroup() -> Option<String> {
 
 /// Moves `pid` into `cgroup`: on a unified hierarchy its one directory, on cgroup v1 the
 /// directory of that name in every hierarchy that has one.
-fn join_cgroup(pid: u32, cgroup: &str) -> Result<(), String> {
+fn join_cgroup(pid: u32, cgroup: &str) -> Result<()> {
     let relative = cgroup.trim_start_matches('/');
     let root = Path::new("/sys/fs/cgroup");
     let mut targets = Vec::new();
@@ -215,14 +220,17 @@ fn join_cgroup(pid: u32, cgroup: &str) -> Result<(), String> {
         );
     }
     if targets.is_empty() {
-        return Err(format!("failed to load cgroup {cgroup}: no such cgroup"));
+        return Err(Error::invalid(
+            format!("failed to load cgroup {cgroup}"),
+            "no such cgroup",
+        ));
     }
     for dir in targets {
         let procs = dir.join("cgroup.procs");
         std::fs::write(&procs, pid.to_string()).map_err(|e| {
-            format!(
-                "failed to join cgroup {cgroup}: write {}: {e}",
-                procs.display()
+            Error::os(
+                format!("failed to join cgroup {cgroup}: write {}", procs.display()),
+                e,
             )
         })?;
     }

@@ -19,7 +19,6 @@ fn containerds_start_line_parses() {
             namespace: "default".into(),
             id: "c1".into(),
             address: "/run/containerd/containerd.sock".into(),
-            publish_binary: "/usr/bin/containerd".into(),
             bundle: None,
             debug: true,
             action: Action::Start,

@@ -30,8 +30,6 @@ pub struct Args {
     pub id: String,
     /// `-address`: containerd's gRPC socket.
     pub address: String,
-    /// `-publish-binary`: the containerd binary (events go over ttrpc instead).
-    pub publish_binary: String,
     /// `-bundle`: the bundle, when not the working directory (`delete`).
     pub bundle: Option<String>,
     /// `-debug`.
@@ -66,7 +64,6 @@ pub fn parse(argv: &[String]) -> Result<Args, UsageError> {
         namespace: String::new(),
         id: String::new(),
         address: String::new(),
-        publish_binary: "containerd".into(),
         bundle: None,
         debug: false,
         action: Action::Serve,
@@ -121,7 +118,8 @@ pub fn parse(argv: &[String]) -> Result<Args, UsageError> {
             "namespace" => args.namespace = value,
             "id" => args.id = value,
             "address" => args.address = value,
-            "publish-binary" => args.publish_binary = value,
+            // The containerd binary to publish events with: this shim publishes over ttrpc.
+            "publish-binary" => {}
             "bundle" => args.bundle = Some(value),
             // The Go shim's own re-exec flag; this shim passes its socket as fd 3.
             _ => {}

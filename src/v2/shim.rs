@@ -1,0 +1,158 @@
+//! The serving shim: the frontend of the core that speaks runtime v2 to containerd. It joins
+//! the [`Server`] (containerd's calls in), the [`TaskService`] (what they do), the events
+//! [`Publisher`] (what happened, out to containerd) and the log, and owns the shim's own life:
+//! it exits once containerd asked it to shut down with no task left (or SIGTERM came with
+//! none), after the events it still holds have reached containerd.
+
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::config::Config;
+use crate::error::Result;
+use crate::event_loop::Registry;
+use crate::supervisor::{Frontend, Notice};
+use crate::v2::cli::args::Args;
+use crate::v2::events::{Publisher, Routes};
+use crate::v2::log::{Level, Log};
+use crate::v2::proto::task::Empty;
+use crate::v2::route::Route;
+use crate::v2::server::Server;
+use crate::v2::task::request::TaskRequest;
+use crate::v2::task::{Child, Core, Outside, TaskService};
+use crate::v2::ttrpc::call::CallError;
+
+/// How long the shim, once asked to exit, waits for containerd to file its last events.
+pub const FLUSH_LIMIT: Duration = Duration::from_secs(5);
+
+/// The serving shim.
+#[derive(Debug)]
+pub struct TaskShim {
+    server: Server,
+    tasks: TaskService,
+    events: Publisher<Route>,
+    log: Log,
+    /// Set once the shim is to exit: when it must, at the latest.
+    exit_by: Option<Instant>,
+}
+
+/// Serves `listener` (bound at `socket_path`) for `args` until the shim is to exit, its
+/// working directory the first bundle.
+pub fn serve(
+    args: &Args,
+    listener: OwnedFd,
+    socket_path: Option<PathBuf>,
+    log: Log,
+    config: Config,
+) -> Result<()> {
+    let ttrpc_address = config
+        .ttrpc_address
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("{}.ttrpc", args.address)));
+    let mut core = Core::boot(config)?;
+    let server = Server::new(listener, socket_path, &mut core.registry(), Route::Listener)?;
+    let routes = Routes {
+        socket: Route::Events,
+        retry: Route::EventsRetry,
+    };
+    let mut shim = TaskShim {
+        server,
+        tasks: TaskService::new(&args.namespace),
+        events: Publisher::new(ttrpc_address, args.namespace.clone(), routes),
+        log,
+        exit_by: None,
+    };
+    let served = core.run(&mut shim);
+    shim.server.close(&mut core.registry());
+    shim.events.close(&mut core.registry());
+    served
+}
+
+impl Frontend for TaskShim {
+    type Route = Route;
+    type Call = Child;
+
+    fn begin(&mut self, core: &mut Core) {
+        self.accept(core);
+    }
+
+    fn handle(&mut self, core: &mut Core, notice: Notice<Route, Child>) {
+        match notice {
+            Notice::Frontend(Route::Listener) => self.accept(core),
+            Notice::Frontend(Route::Connection(key)) => self.on_connection(core, key),
+            Notice::Frontend(Route::Events) => self.events.on_socket(&mut core.registry()),
+            Notice::Frontend(Route::EventsRetry) => self.events.on_retry(&mut core.registry()),
+            Notice::Frontend(Route::ExitDeadline) => {}
+            Notice::Terminate if self.tasks.is_empty() => self.exit_soon(core),
+            Notice::Terminate => {
+                let message = format!("ignored SIGTERM: {} task(s) still served", self.tasks.len());
+                self.log.write(Level::Warning, &message);
+            }
+            notice => {
+                let mut out = Outside {
+                    core,
+                    server: &mut self.server,
+                    events: &mut self.events,
+                    log: &self.log,
+                };
+                self.tasks.on_notice(&mut out, notice);
+            }
+        }
+    }
+
+    fn done(&mut self, _core: &mut Core) -> bool {
+        for warning in std::mem::take(&mut self.events.warnings) {
+            self.log.write(Level::Warning, &warning);
+        }
+        self.exit_by
+            .is_some_and(|by| self.events.is_empty() || Instant::now() >= by)
+    }
+}
+
+impl TaskShim {
+    fn accept(&mut self, core: &mut Core) {
+        let refused = self.server.accept(&mut core.registry(), Route::Connection);
+        for _ in 0..refused {
+            self.log
+                .write(Level::Warning, "refused a connection from another user");
+        }
+    }
+
+    fn on_connection(&mut self, core: &mut Core, key: usize) {
+        let mut calls = Vec::new();
+        self.server.on_ready(key, &mut core.registry(), &mut calls);
+        for (reply, call) in calls {
+            let mut out = Outside {
+                core: &mut *core,
+                server: &mut self.server,
+                events: &mut self.events,
+                log: &self.log,
+            };
+            match TaskRequest::of(&call) {
+                None => out.answer::<Empty>(reply, Err(CallError::unknown_service(&call.service))),
+                Some(Err(error)) => out.answer::<Empty>(reply, Err(error)),
+                Some(Ok(request)) => {
+                    let shutdown = matches!(request, TaskRequest::Shutdown(_));
+                    self.tasks.serve(&mut out, reply, request);
+                    if shutdown && self.tasks.is_empty() {
+                        self.exit_soon(core);
+                    }
+                }
+            }
+        }
+        if let Some(lost) = self.server.close_if_gone(key, &mut core.registry()) {
+            self.tasks.connection_lost(lost);
+        }
+    }
+
+    /// Exits once the events are flushed, or after [`FLUSH_LIMIT`].
+    fn exit_soon(&mut self, core: &mut Core) {
+        if self.exit_by.is_some() {
+            return;
+        }
+        let by = Instant::now() + FLUSH_LIMIT;
+        self.exit_by = Some(by);
+        core.registry().set_timer(by, Route::ExitDeadline);
+        self.server.stop_listening(&mut core.registry());
+    }
+}

@@ -1,0 +1,203 @@
+//! Create: the container and its init, made by `runc create` and answered when it returns
+//! (TaskCreate goes out then); a launch that fails is answered with runc's own words, and what
+//! runc may have left is deleted.
+
+use std::path::PathBuf;
+
+use crate::process::phase::Rules;
+use crate::process::{Failure, LaunchPlan, ProcessKey};
+use crate::v2::bundle;
+use crate::v2::log::Level;
+use crate::v2::proto::events::{TaskCreate, TaskIo};
+use crate::v2::proto::google::TypeUrl;
+use crate::v2::proto::runc::Options;
+use crate::v2::proto::task::{CreateTaskRequest, CreateTaskResponse, Empty};
+use crate::v2::proto::ttrpc::Code;
+use crate::v2::rootfs;
+use crate::v2::runc::{self, CommandLines, Settings};
+use crate::v2::ttrpc::call::CallError;
+
+use super::policy;
+use super::records::{valid_id, Container, Io, Served};
+use super::start::launch_process;
+use super::{shim_error, Answer, Child, Outside, Step, TaskService};
+
+impl TaskService {
+    pub(super) fn create(
+        &mut self,
+        out: &mut Outside,
+        r: CreateTaskRequest,
+    ) -> Answer<Step<Empty>> {
+        if !valid_id(&r.id) {
+            return Err(CallError::new(
+                Code::InvalidArgument,
+                format!("invalid container id {:?}", r.id),
+            ));
+        }
+        if self.containers.contains_key(&r.id) {
+            return Err(CallError::new(
+                Code::AlreadyExists,
+                format!("container {} already exists", r.id),
+            ));
+        }
+        if !r.checkpoint.is_empty() {
+            return Err(CallError::new(
+                Code::Unimplemented,
+                "restoring a checkpoint is not implemented by tinyshim",
+            ));
+        }
+        let bundle = PathBuf::from(&r.bundle);
+        let config = bundle::load_config(&bundle).map_err(shim_error)?;
+        let options = match &r.options {
+            Some(any) if any.type_url == <Options as TypeUrl>::TYPE_URL => {
+                Some(any.unpack::<Options>().map_err(|e| {
+                    CallError::new(Code::InvalidArgument, format!("runtime options: {e}"))
+                })?)
+            }
+            // CRI sends `runtimeoptions.v1.Options` to a runtime it does not take for runc:
+            // nothing in them is for this shim, which then runs with the defaults.
+            Some(any) if !any.type_url.is_empty() => {
+                let message = format!("{}: ignored runtime options of type {}", r.id, any.type_url);
+                out.log.write(Level::Warning, &message);
+                None
+            }
+            _ => None,
+        };
+        let settings = Settings::new(options.as_ref(), &self.namespace);
+        let runtime = settings
+            .runtime(&out.core.config().search_path)
+            .map_err(shim_error)?;
+        bundle::save_settings(&bundle, &settings).map_err(shim_error)?;
+        let io = Io {
+            stdin: r.stdin,
+            stdout: r.stdout,
+            stderr: r.stderr,
+            terminal: r.terminal,
+        };
+        rootfs::mount_all(&bundle, &r.rootfs).map_err(shim_error)?;
+        let unmount = |error: CallError| {
+            if !r.rootfs.is_empty() {
+                rootfs::unmount_all(&bundle);
+            }
+            error
+        };
+        let rules = Rules {
+            start_after_launch: false,
+            kill_all_on_exit: !config.own_pid_namespace,
+        };
+        let lines = CommandLines {
+            settings: &settings,
+            id: &r.id,
+            bundle: &bundle,
+        };
+        let owner = settings.io_owner;
+        let launched = launch_process(out, &r.id, &self.namespace, &io, owner, rules, |console| {
+            LaunchPlan {
+                runtime: runtime.clone(),
+                launch: lines.create(console),
+                cwd: Some(bundle.clone()),
+                pid_file: lines.init_pid_file(),
+                start: Some(lines.start()),
+                kill_all: Some(lines.kill(nix::libc::SIGKILL as u32, true)),
+            }
+        });
+        let (key, logger) = launched.map_err(unmount)?;
+        self.served.insert(key, Served::new(&r.id, None, logger));
+        self.containers.insert(
+            r.id.clone(),
+            Container {
+                id: r.id,
+                bundle,
+                settings,
+                runtime,
+                init: key,
+                io,
+                execs: Default::default(),
+                paused: false,
+                deleting: false,
+                rootfs: r.rootfs,
+            },
+        );
+        Ok(Step::OnLaunch(key))
+    }
+
+    /// A launch returned with its process: Create or an exec's Start is answered.
+    pub(super) fn launched(&mut self, out: &mut Outside, key: ProcessKey) {
+        let Some(served) = self.served.get_mut(&key) else {
+            return;
+        };
+        if served.exec_id.is_some() {
+            return self.exec_launched(out, key);
+        }
+        let pid = policy::pid(Self::phase(out, key));
+        if let Some(reply) = served.owes.take() {
+            out.answer(reply, Ok(CreateTaskResponse { pid }));
+        }
+        let Some(container) = self.containers.get(&served.id) else {
+            return;
+        };
+        let event = TaskCreate {
+            container_id: container.id.clone(),
+            bundle: container.bundle.display().to_string(),
+            rootfs: container.rootfs.clone(),
+            io: Some(TaskIo {
+                stdin: container.io.stdin.clone(),
+                stdout: container.io.stdout.clone(),
+                stderr: container.io.stderr.clone(),
+                terminal: container.io.terminal,
+            }),
+            checkpoint: String::new(),
+            pid,
+        };
+        out.publish(&event);
+    }
+
+    /// A launch failed: Create or an exec's Start is answered with why.
+    pub(super) fn launch_failed(&mut self, out: &mut Outside, key: ProcessKey, failure: Failure) {
+        let Some(served) = self.served.get_mut(&key) else {
+            return;
+        };
+        if served.exec_id.is_some() {
+            return self.exec_launch_failed(out, key, failure);
+        }
+        let id = served.id.clone();
+        let owes = served.owes.take();
+        self.answer_waits(out, key);
+        let Some(container) = self.containers.remove(&id) else {
+            return;
+        };
+        let message = failure_message(failure, "create", &container.bundle);
+        if let Some(reply) = owes {
+            out.answer::<Empty>(reply, Err(CallError::new(Code::Unknown, message)));
+        }
+        // runc may have left a half-made container: nobody waits for its removal, and the
+        // return of a call nobody waits for is ignored.
+        let lines = CommandLines {
+            settings: &container.settings,
+            id: &container.id,
+            bundle: &container.bundle,
+        };
+        let _ = out.core.spawn_call(
+            &container.runtime,
+            &lines.delete(),
+            Some(&container.bundle),
+            true,
+            Child::Cleanup,
+        );
+        self.drop_container(out, container);
+    }
+}
+
+/// Why a launch or start failed, in the runtime's words where it gave any: its log in the
+/// bundle first, then its last line on stderr.
+pub(super) fn failure_message(failure: Failure, what: &str, bundle: &std::path::Path) -> String {
+    match failure {
+        Failure::Runtime { status, message } => {
+            let said = runc::last_error(bundle)
+                .or_else(|| (!message.is_empty()).then_some(message))
+                .unwrap_or_else(|| format!("exit status {}", status.code()));
+            format!("OCI runtime {what} failed: {said}")
+        }
+        Failure::Shim(error) => error.to_string(),
+    }
+}

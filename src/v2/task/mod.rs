@@ -1,0 +1,289 @@
+//! The task service, `containerd.task.v2.Task` (and its v3 name): its state, its method table
+//! ([`request`]), its call policy ([`policy`]), and one file per call family, each holding the
+//! call and its answer, whether that is given at once or once the core reports what the call
+//! waited for: [`create`], [`start`] (init and exec), [`exec`], [`kill`], [`delete`],
+//! [`wait`], [`queries`] (State, Pids, Connect, ResizePty, CloseIO), [`freeze`] (Pause, Resume).
+//!
+//! No call waits on runc: a call that needs a runtime call or an exit is parked ([`Step`]) in
+//! the record of what it waits for (the process's [`Served`] record, an exec not started yet, or
+//! the runtime call's own tag in the core) and answered from there. Errors carry the gRPC code
+//! containerd maps to its error kinds: NotFound for an unknown task, exec or an exited process;
+//! AlreadyExists for a second Create or Exec of an id; FailedPrecondition for a call the
+//! process's phase does not allow; InvalidArgument for input that cannot be used; Unknown for a
+//! runtime that failed, with its own words.
+
+pub mod create;
+pub mod delete;
+pub mod exec;
+pub mod freeze;
+pub mod kill;
+pub mod parked;
+pub mod policy;
+pub mod queries;
+pub mod records;
+pub mod request;
+pub mod start;
+pub mod wait;
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::SystemTime;
+
+use prost::Message;
+
+use crate::error::Error;
+use crate::process::phase::Phase;
+use crate::process::ProcessKey;
+use crate::supervisor::{Notice, Supervisor};
+use crate::v2::events::Publisher;
+use crate::v2::log::{Level, Log};
+use crate::v2::proto::events::Event;
+use crate::v2::proto::google::Timestamp;
+use crate::v2::proto::task::Empty;
+use crate::v2::proto::ttrpc::Code;
+use crate::v2::route::Route;
+use crate::v2::server::{Reply, Server};
+use crate::v2::ttrpc::call::CallError;
+pub use parked::{Child, RuncThen, Step};
+use records::{Container, Served};
+use request::TaskRequest;
+
+/// The core as the v2 shim drives it.
+pub type Core = Supervisor<Route, Child>;
+
+/// A call's result: its answer, or the error to answer with.
+pub type Answer<T> = Result<T, CallError>;
+
+/// What the task service works through: the core, the server it answers on, the events
+/// publisher and the log.
+pub struct Outside<'a> {
+    /// The core.
+    pub core: &'a mut Core,
+    /// The server.
+    pub server: &'a mut Server,
+    /// The events publisher.
+    pub events: &'a mut Publisher<Route>,
+    /// The log.
+    pub log: &'a Log,
+}
+
+impl Outside<'_> {
+    /// Answers `reply`; a failure is logged at debug level.
+    pub fn answer<M: Message>(&mut self, reply: Reply, result: Answer<M>) {
+        if let Err(error) = &result {
+            self.log
+                .write(Level::Debug, &format!("call failed: {error}"));
+        }
+        self.server.answer(reply, result);
+    }
+
+    /// Publishes `event`, which happened now.
+    pub fn publish<E: Event>(&mut self, event: &E) {
+        self.events.publish(event, &mut self.core.registry());
+    }
+}
+
+/// The task service's state.
+#[derive(Debug)]
+pub struct TaskService {
+    namespace: String,
+    /// The containers served, by id.
+    containers: BTreeMap<String, Container>,
+    /// The processes served, by their key in the core.
+    served: HashMap<ProcessKey, Served>,
+}
+
+impl TaskService {
+    /// A service for containerd namespace `namespace`, serving nothing yet.
+    pub fn new(namespace: &str) -> TaskService {
+        TaskService {
+            namespace: namespace.to_string(),
+            containers: BTreeMap::new(),
+            served: HashMap::new(),
+        }
+    }
+
+    /// Whether no container is served.
+    pub fn is_empty(&self) -> bool {
+        self.containers.is_empty()
+    }
+
+    /// How many containers are served.
+    pub fn len(&self) -> usize {
+        self.containers.len()
+    }
+
+    /// Serves one call.
+    pub fn serve(&mut self, out: &mut Outside, reply: Reply, request: TaskRequest) {
+        match request {
+            TaskRequest::Create(r) => {
+                let step = self.create(out, r);
+                self.finish(out, reply, step);
+            }
+            TaskRequest::Start(r) => {
+                let step = self.start(out, &r);
+                self.finish(out, reply, step);
+            }
+            TaskRequest::Exec(r) => {
+                let step = self.exec(out, r);
+                self.finish(out, reply, step);
+            }
+            TaskRequest::Kill(r) => {
+                let step = self.kill(out, &r);
+                self.finish(out, reply, step);
+            }
+            TaskRequest::Delete(r) => {
+                let step = self.delete(out, &r);
+                self.finish(out, reply, step);
+            }
+            TaskRequest::Wait(r) => {
+                let step = self.wait(out, &r);
+                self.finish(out, reply, step);
+            }
+            TaskRequest::State(r) => {
+                let step = self.state(out, &r);
+                self.finish(out, reply, step);
+            }
+            TaskRequest::Pids(r) => {
+                let step = self.pids(&r);
+                self.finish(out, reply, step);
+            }
+            TaskRequest::Connect(r) => {
+                let step = self.connect(out, &r);
+                self.finish(out, reply, step);
+            }
+            TaskRequest::ResizePty(r) => {
+                let step = self.resize_pty(out, &r);
+                self.finish(out, reply, step);
+            }
+            TaskRequest::CloseIo(r) => {
+                let step = self.close_io(out, &r);
+                self.finish(out, reply, step);
+            }
+            TaskRequest::Pause(r) => {
+                let step = self.freeze(&r.id, true);
+                self.finish(out, reply, step);
+            }
+            TaskRequest::Resume(r) => {
+                let step = self.freeze(&r.id, false);
+                self.finish(out, reply, step);
+            }
+            // The shim's own life, which its frontend handles.
+            TaskRequest::Shutdown(_) => out.answer(reply, Ok(Empty {})),
+            other @ (TaskRequest::Stats(_)
+            | TaskRequest::Update(_)
+            | TaskRequest::Checkpoint(_)) => {
+                let error = CallError::new(
+                    Code::Unimplemented,
+                    format!("{} is not implemented by tinyshim", other.method()),
+                );
+                out.answer::<Empty>(reply, Err(error));
+            }
+        }
+    }
+
+    /// Acts on what the core reports.
+    pub fn on_notice(&mut self, out: &mut Outside, notice: Notice<Route, Child>) {
+        match notice {
+            Notice::Launched(key) => self.launched(out, key),
+            Notice::LaunchFailed(key, failure) => self.launch_failed(out, key, failure),
+            Notice::Started(key) => self.started(out, key),
+            Notice::StartFailed(key, failure) => self.start_failed(out, key, failure),
+            Notice::Finished(key, _) => self.finished(out, key),
+            Notice::CallFinished(call) => self.child_returned(out, call),
+            Notice::PumpFailed(key, failure) => {
+                let owner = self.served.get(&key).map_or("?", |s| s.id.as_str());
+                let message = format!(
+                    "{owner}: {} pump: {}: {}",
+                    failure.stream,
+                    failure.path,
+                    failure.errno.desc()
+                );
+                out.log.write(Level::Warning, &message);
+            }
+            Notice::Warning(message) => out.log.write(Level::Warning, &message),
+            Notice::Exited(..) | Notice::Frontend(_) | Notice::Terminate => {}
+        }
+    }
+
+    /// The container `id`.
+    fn container(&self, id: &str) -> Answer<&Container> {
+        self.containers.get(id).ok_or_else(|| not_created(id))
+    }
+
+    /// The core process of `id`'s init (empty `exec_id`) or exec; `None` for an exec not
+    /// started yet.
+    fn process_of(&self, id: &str, exec_id: &str) -> Answer<Option<ProcessKey>> {
+        let container = self.container(id)?;
+        if exec_id.is_empty() {
+            return Ok(Some(container.init));
+        }
+        let exec = container
+            .execs
+            .get(exec_id)
+            .ok_or_else(|| no_exec(exec_id))?;
+        Ok(exec.process)
+    }
+
+    /// Forgets a process: the core's, and its record, answering whatever it still owed.
+    fn forget_process(&mut self, out: &mut Outside, key: ProcessKey) {
+        out.core.remove(key);
+        let Some(served) = self.served.remove(&key) else {
+            return;
+        };
+        let message = format!("process {} was deleted", served.name());
+        for reply in served.owes.into_iter().chain(served.waits) {
+            out.answer::<Empty>(reply, Err(CallError::new(Code::NotFound, message.clone())));
+        }
+    }
+
+    /// Forgets a container: its processes and their stdio, its rootfs mounts.
+    fn drop_container(&mut self, out: &mut Outside, container: Container) {
+        for key in std::iter::once(container.init)
+            .chain(container.execs.values().filter_map(|e| e.process))
+        {
+            self.forget_process(out, key);
+        }
+        for exec in container.execs.into_values() {
+            for reply in exec.waits {
+                out.answer::<Empty>(reply, Err(not_created(&container.id)));
+            }
+        }
+        if !container.rootfs.is_empty() {
+            crate::v2::rootfs::unmount_all(&container.bundle);
+        }
+    }
+
+    /// The phase of process `key`, if the core has it.
+    fn phase(out: &Outside, key: ProcessKey) -> Option<Phase> {
+        out.core.process(key).map(|p| p.phase())
+    }
+}
+
+/// The code for a shim error: a missing file is NotFound, other failed syscalls Unknown,
+/// unusable input InvalidArgument, a missing runtime FailedPrecondition.
+pub fn code_of(error: &Error) -> Code {
+    match error {
+        Error::Os { source, .. } if source.kind() == std::io::ErrorKind::NotFound => Code::NotFound,
+        Error::Os { .. } => Code::Unknown,
+        Error::Invalid { .. } => Code::InvalidArgument,
+        Error::RuntimeNotInstalled(_) => Code::FailedPrecondition,
+    }
+}
+
+/// A shim error as a call's error.
+pub fn shim_error(error: Error) -> CallError {
+    CallError::new(code_of(&error), error.to_string())
+}
+
+fn not_created(id: &str) -> CallError {
+    CallError::new(Code::NotFound, format!("container {id} not created"))
+}
+
+fn no_exec(exec_id: &str) -> CallError {
+    CallError::new(Code::NotFound, format!("process {exec_id} does not exist"))
+}
+
+/// A time as the protocol carries it.
+pub fn timestamp(at: Option<SystemTime>) -> Option<Timestamp> {
+    at.map(Timestamp::from)
+}
