@@ -34,7 +34,7 @@ pub struct ClientFifo {
 /// or the null device; both descriptors are non-blocking and close-on-exec.
 pub fn open_client_fifo(path: &str) -> Result<ClientFifo> {
     let path = if path.is_empty() { DEV_NULL } else { path };
-    let failed = || format!("containerd-shim: opening {path} failed");
+    let failed = || format!("open {path}");
     let flags = OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
     let reader = open(Path::new(path), OFlag::O_RDONLY | flags, Mode::empty())
         .map_err(|e| Error::os(failed(), e))?;

@@ -10,6 +10,7 @@
 pub mod drain;
 pub mod output;
 pub mod phase;
+pub mod pumps;
 pub mod stdio;
 pub mod terminal;
 

@@ -19,6 +19,7 @@ use crate::io::fifo;
 use crate::io::pipe;
 use crate::io::pump::{Endpoint, Flow, Pump};
 use crate::process::output::{ClientOutput, Output};
+use crate::process::pumps::PumpMaker;
 use crate::process::terminal::{Terminal, TerminalClient};
 use crate::process::{ProcessKey, ProcessRoute, Source};
 use crate::runtime::ConsoleArg;
@@ -97,10 +98,7 @@ impl<R: ProcessRoute> ProcessStdio<R> {
         let client_stdin = (!stdin.null).then_some(stdin.reader);
         let (stdout, stdout_sink) = open_target(setup.stdout)?;
         let mut stdio = ProcessStdio {
-            pumps: PumpMaker {
-                key,
-                force_copy: config.force_copy,
-            },
+            pumps: PumpMaker::new(key, config.force_copy),
             stdin_closer: Some(stdin.writer),
             streams: Streams::Closed,
         };
@@ -353,27 +351,5 @@ fn open_target(target: OutputTarget<'_>) -> Result<(Option<ClientOutput>, OwnedF
             Ok((None, file.into()))
         }
         OutputTarget::Pipe(fd) => Ok((None, fd)),
-    }
-}
-
-/// Makes a process's pumps, both ends routed to the process's source.
-#[derive(Debug, Clone, Copy)]
-pub struct PumpMaker {
-    key: ProcessKey,
-    force_copy: bool,
-}
-
-impl PumpMaker {
-    /// A pump from `from` to `to` for `source`.
-    pub fn make<R: ProcessRoute>(
-        &self,
-        registry: &mut impl Registry<R>,
-        source: Source,
-        from: Endpoint,
-        to: Endpoint,
-    ) -> Result<Pump> {
-        let route = R::to(self.key, source);
-        Pump::new(from, to, self.force_copy, registry, (route, route))
-            .map_err(|e| Error::os(format!("epoll_ctl {} pump", source.name()), e))
     }
 }

@@ -16,7 +16,7 @@ use crate::io::legacy_pty::{self, LegacyConsole};
 use crate::io::pump::{Endpoint, Pump};
 use crate::io::terminal;
 use crate::process::output::Output;
-use crate::process::stdio::PumpMaker;
+use crate::process::pumps::PumpMaker;
 use crate::process::{ProcessKey, ProcessRoute, Source};
 use crate::runtime::ConsoleArg;
 

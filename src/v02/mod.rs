@@ -40,7 +40,7 @@ use crate::supervisor::{Frontend, Notice, Supervisor};
 use command_lines::CommandLines;
 use control::{ControlParser, Message};
 use process_dir::{ProcessDir, CONTROL_FIFO, EXIT_FIFO, PROCESS_JSON};
-use shim_log::{Level, ShimLog};
+use shim_log::{capitalized, in_original_words, Level, ShimLog};
 
 /// How long, once the process has exited, its last output waits for a client that takes
 /// nothing: a full FIFO, or unread bytes in a FIFO nobody has open (the daemon restarting with
@@ -204,7 +204,8 @@ impl<'a> ProcessShim<'a> {
             terminal: state.terminal,
             owner: (state.root_uid, state.root_gid),
         };
-        let process = core.launch(rules, DRAIN, setup, |console| {
+        let fifos = [&state.stdin, &state.stdout, &state.stderr];
+        let launched = core.launch(rules, DRAIN, setup, |console| {
             // `exec` comes first, as in the original: a checkpoint restores the container's
             // init, never an exec process.
             let launch = match &checkpoint {
@@ -226,7 +227,8 @@ impl<'a> ProcessShim<'a> {
                 start: None,
                 kill_all: (!exec).then(|| commands.kill_all()),
             }
-        })?;
+        });
+        let process = launched.map_err(|error| in_original_words(error, &fifos))?;
         let shim = ProcessShim {
             log,
             dir,
@@ -376,13 +378,5 @@ impl ProcessShim<'_> {
         }
         core.remove(self.process);
         outcome
-    }
-}
-
-fn capitalized(name: &str) -> String {
-    let mut chars = name.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
     }
 }

@@ -4,7 +4,7 @@
 use std::fs::File;
 use std::io::Write;
 use std::os::fd::{AsFd, OwnedFd};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use nix::errno::Errno;
 use nix::fcntl::{open, OFlag};
@@ -66,10 +66,5 @@ impl ProcessDir {
         if let Ok(mut file) = File::create(self.file(EXIT_STATUS)) {
             let _ = file.write_all(code.to_string().as_bytes());
         }
-    }
-
-    /// The directory, for messages.
-    pub fn display(&self) -> std::path::Display<'_> {
-        Path::display(&self.path)
     }
 }

@@ -11,6 +11,8 @@ use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
+use crate::error::Error;
+
 /// The log file's name, relative to the process directory.
 pub const SHIM_LOG: &str = "shim-log.json";
 
@@ -62,6 +64,42 @@ impl ShimLog {
     /// directory already (an exec that ended, a start failure), and nobody is left to read it.
     pub fn write(&self, level: Level, msg: &str) {
         let _ = (&self.file).write_all(entry(level, msg).as_bytes());
+    }
+}
+
+/// `error` as the original shim worded a client FIFO it could not open (docker shows it as
+/// `shim error: containerd-shim: opening <path> failed: <why>`, and users search for it).
+pub fn in_original_words(error: Error, fifos: &[&String]) -> Error {
+    let original = |context: &str| {
+        fifos.iter().find_map(|path| {
+            let path = if path.is_empty() {
+                crate::io::fifo::DEV_NULL
+            } else {
+                path.as_str()
+            };
+            (context == format!("open {path}"))
+                .then(|| format!("containerd-shim: opening {path} failed"))
+        })
+    };
+    match error {
+        Error::Os { context, source } => Error::Os {
+            context: original(&context).unwrap_or(context),
+            source,
+        },
+        Error::Invalid { context, reason } => Error::Invalid {
+            context: original(&context).unwrap_or(context),
+            reason,
+        },
+        other => other,
+    }
+}
+
+/// `name` with its first letter in upper case, as the original began its warnings.
+pub fn capitalized(name: &str) -> String {
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
     }
 }
 

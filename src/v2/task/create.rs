@@ -14,41 +14,41 @@ use crate::v2::proto::runc::Options;
 use crate::v2::proto::task::{CreateTaskRequest, CreateTaskResponse, Empty};
 use crate::v2::proto::ttrpc::Code;
 use crate::v2::rootfs;
-use crate::v2::runc::{self, CommandLines, Settings};
+use crate::v2::runc::{CommandLines, Settings};
 use crate::v2::ttrpc::call::CallError;
 
+use super::launch::{failure_message, launch_process};
 use super::policy;
 use super::records::{valid_id, Container, Io, Served};
-use super::start::launch_process;
 use super::{shim_error, Answer, Child, Outside, Step, TaskService};
 
 impl TaskService {
     pub(super) fn create(
         &mut self,
         out: &mut Outside,
-        r: CreateTaskRequest,
+        request: CreateTaskRequest,
     ) -> Answer<Step<Empty>> {
-        if !valid_id(&r.id) {
+        if !valid_id(&request.id) {
             return Err(CallError::new(
                 Code::InvalidArgument,
-                format!("invalid container id {:?}", r.id),
+                format!("invalid container id {:?}", request.id),
             ));
         }
-        if self.containers.contains_key(&r.id) {
+        if self.containers.contains_key(&request.id) {
             return Err(CallError::new(
                 Code::AlreadyExists,
-                format!("container {} already exists", r.id),
+                format!("container {} already exists", request.id),
             ));
         }
-        if !r.checkpoint.is_empty() {
+        if !request.checkpoint.is_empty() {
             return Err(CallError::new(
                 Code::Unimplemented,
                 "restoring a checkpoint is not implemented by tinyshim",
             ));
         }
-        let bundle = PathBuf::from(&r.bundle);
+        let bundle = PathBuf::from(&request.bundle);
         let config = bundle::load_config(&bundle).map_err(shim_error)?;
-        let options = match &r.options {
+        let options = match &request.options {
             Some(any) if any.type_url == <Options as TypeUrl>::TYPE_URL => {
                 Some(any.unpack::<Options>().map_err(|e| {
                     CallError::new(Code::InvalidArgument, format!("runtime options: {e}"))
@@ -57,7 +57,10 @@ impl TaskService {
             // CRI sends `runtimeoptions.v1.Options` to a runtime it does not take for runc:
             // nothing in them is for this shim, which then runs with the defaults.
             Some(any) if !any.type_url.is_empty() => {
-                let message = format!("{}: ignored runtime options of type {}", r.id, any.type_url);
+                let message = format!(
+                    "{}: ignored runtime options of type {}",
+                    request.id, any.type_url
+                );
                 out.log.write(Level::Warning, &message);
                 None
             }
@@ -69,14 +72,14 @@ impl TaskService {
             .map_err(shim_error)?;
         bundle::save_settings(&bundle, &settings).map_err(shim_error)?;
         let io = Io {
-            stdin: r.stdin,
-            stdout: r.stdout,
-            stderr: r.stderr,
-            terminal: r.terminal,
+            stdin: request.stdin,
+            stdout: request.stdout,
+            stderr: request.stderr,
+            terminal: request.terminal,
         };
-        rootfs::mount_all(&bundle, &r.rootfs).map_err(shim_error)?;
+        rootfs::mount_all(&bundle, &request.rootfs).map_err(shim_error)?;
         let unmount = |error: CallError| {
-            if !r.rootfs.is_empty() {
+            if !request.rootfs.is_empty() {
                 rootfs::unmount_all(&bundle);
             }
             error
@@ -87,26 +90,33 @@ impl TaskService {
         };
         let lines = CommandLines {
             settings: &settings,
-            id: &r.id,
+            id: &request.id,
             bundle: &bundle,
         };
         let owner = settings.io_owner;
-        let launched = launch_process(out, &r.id, &self.namespace, &io, owner, rules, |console| {
-            LaunchPlan {
+        let launched = launch_process(
+            out,
+            &request.id,
+            &self.namespace,
+            &io,
+            owner,
+            rules,
+            |console| LaunchPlan {
                 runtime: runtime.clone(),
                 launch: lines.create(console),
                 cwd: Some(bundle.clone()),
                 pid_file: lines.init_pid_file(),
                 start: Some(lines.start()),
                 kill_all: Some(lines.kill(nix::libc::SIGKILL as u32, true)),
-            }
-        });
+            },
+        );
         let (key, logger) = launched.map_err(unmount)?;
-        self.served.insert(key, Served::new(&r.id, None, logger));
+        self.served
+            .insert(key, Served::new(&request.id, None, logger));
         self.containers.insert(
-            r.id.clone(),
+            request.id.clone(),
             Container {
-                id: r.id,
+                id: request.id,
                 bundle,
                 settings,
                 runtime,
@@ -115,7 +125,7 @@ impl TaskService {
                 execs: Default::default(),
                 paused: false,
                 deleting: false,
-                rootfs: r.rootfs,
+                rootfs: request.rootfs,
             },
         );
         Ok(Step::OnLaunch(key))
@@ -185,19 +195,5 @@ impl TaskService {
             Child::Cleanup,
         );
         self.drop_container(out, container);
-    }
-}
-
-/// Why a launch or start failed, in the runtime's words where it gave any: its log in the
-/// bundle first, then its last line on stderr.
-pub(super) fn failure_message(failure: Failure, what: &str, bundle: &std::path::Path) -> String {
-    match failure {
-        Failure::Runtime { status, message } => {
-            let said = runc::last_error(bundle)
-                .or_else(|| (!message.is_empty()).then_some(message))
-                .unwrap_or_else(|| format!("exit status {}", status.code()));
-            format!("OCI runtime {what} failed: {said}")
-        }
-        Failure::Shim(error) => error.to_string(),
     }
 }

@@ -12,35 +12,37 @@ use crate::v2::runc::CommandLines;
 use crate::v2::server::Reply;
 use crate::v2::ttrpc::call::CallError;
 
-use super::start::{exec_pid_file, exec_spec_file};
+use super::launch::{exec_pid_file, exec_spec_file};
 use super::{no_exec, policy, timestamp, Answer, Outside, RuncThen, Step, TaskService};
 
 impl TaskService {
     pub(super) fn delete(
         &mut self,
         out: &mut Outside,
-        r: &DeleteRequest,
+        request: &DeleteRequest,
     ) -> Answer<Step<DeleteResponse>> {
-        let container = self.container(&r.id)?;
-        if r.exec_id.is_empty() {
+        let container = self.container(&request.id)?;
+        if request.exec_id.is_empty() {
             let init =
                 Self::phase(out, container.init).unwrap_or(crate::process::phase::Phase::Failed);
-            policy::may_delete_init(init, container.deleting, &r.id)?;
+            policy::may_delete_init(init, container.deleting, &request.id)?;
             let lines = CommandLines {
                 settings: &container.settings,
-                id: &r.id,
+                id: &request.id,
                 bundle: &container.bundle,
             };
             return Ok(Step::Runc {
-                id: r.id.clone(),
+                id: request.id.clone(),
                 command: lines.delete(),
-                then: RuncThen::Delete { id: r.id.clone() },
+                then: RuncThen::Delete {
+                    id: request.id.clone(),
+                },
             });
         }
         let exec = container
             .execs
-            .get(&r.exec_id)
-            .ok_or_else(|| no_exec(&r.exec_id))?;
+            .get(&request.exec_id)
+            .ok_or_else(|| no_exec(&request.exec_id))?;
         let key = exec.process;
         policy::may_delete_exec(key.and_then(|key| Self::phase(out, key)))?;
         let bundle = container.bundle.clone();
@@ -51,16 +53,16 @@ impl TaskService {
         }
         if let Some(exec) = self
             .containers
-            .get_mut(&r.id)
-            .and_then(|c| c.execs.remove(&r.exec_id))
+            .get_mut(&request.id)
+            .and_then(|c| c.execs.remove(&request.exec_id))
         {
             // Waits for an exec that never started: it never will now.
             for reply in exec.waits {
-                out.answer::<Empty>(reply, Err(no_exec(&r.exec_id)));
+                out.answer::<Empty>(reply, Err(no_exec(&request.exec_id)));
             }
         }
-        let _ = std::fs::remove_file(exec_pid_file(&bundle, &r.exec_id));
-        let _ = std::fs::remove_file(exec_spec_file(&bundle, &r.exec_id));
+        let _ = std::fs::remove_file(exec_pid_file(&bundle, &request.exec_id));
+        let _ = std::fs::remove_file(exec_spec_file(&bundle, &request.exec_id));
         Ok(Step::Answer(answer))
     }
 

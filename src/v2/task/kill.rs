@@ -15,28 +15,28 @@ use crate::v2::ttrpc::call::CallError;
 use super::{policy, Answer, Outside, RuncThen, Step, TaskService};
 
 impl TaskService {
-    pub(super) fn kill(&mut self, out: &mut Outside, r: &KillRequest) -> Answer<Step<Empty>> {
-        let key = self.process_of(&r.id, &r.exec_id)?;
-        let name = if r.exec_id.is_empty() {
-            &r.id
+    pub(super) fn kill(&mut self, out: &mut Outside, request: &KillRequest) -> Answer<Step<Empty>> {
+        let key = self.process_of(&request.id, &request.exec_id)?;
+        let name = if request.exec_id.is_empty() {
+            &request.id
         } else {
-            &r.exec_id
+            &request.exec_id
         };
         let pid = policy::may_kill(key.and_then(|key| Self::phase(out, key)), name)?;
-        if r.exec_id.is_empty() {
-            let container = self.container(&r.id)?;
+        if request.exec_id.is_empty() {
+            let container = self.container(&request.id)?;
             let lines = CommandLines {
                 settings: &container.settings,
-                id: &r.id,
+                id: &request.id,
                 bundle: &container.bundle,
             };
             return Ok(Step::Runc {
-                id: r.id.clone(),
-                command: lines.kill(r.signal, r.all),
+                id: request.id.clone(),
+                command: lines.kill(request.signal, request.all),
                 then: RuncThen::Kill,
             });
         }
-        signal(pid, r.signal, name)?;
+        signal(pid, request.signal, name)?;
         Ok(Step::Answer(Empty {}))
     }
 }

@@ -17,6 +17,7 @@ pub mod delete;
 pub mod exec;
 pub mod freeze;
 pub mod kill;
+pub mod launch;
 pub mod parked;
 pub mod policy;
 pub mod queries;
@@ -115,56 +116,56 @@ impl TaskService {
     /// Serves one call.
     pub fn serve(&mut self, out: &mut Outside, reply: Reply, request: TaskRequest) {
         match request {
-            TaskRequest::Create(r) => {
-                let step = self.create(out, r);
+            TaskRequest::Create(request) => {
+                let step = self.create(out, request);
                 self.finish(out, reply, step);
             }
-            TaskRequest::Start(r) => {
-                let step = self.start(out, &r);
+            TaskRequest::Start(request) => {
+                let step = self.start(out, &request);
                 self.finish(out, reply, step);
             }
-            TaskRequest::Exec(r) => {
-                let step = self.exec(out, r);
+            TaskRequest::Exec(request) => {
+                let step = self.exec(out, request);
                 self.finish(out, reply, step);
             }
-            TaskRequest::Kill(r) => {
-                let step = self.kill(out, &r);
+            TaskRequest::Kill(request) => {
+                let step = self.kill(out, &request);
                 self.finish(out, reply, step);
             }
-            TaskRequest::Delete(r) => {
-                let step = self.delete(out, &r);
+            TaskRequest::Delete(request) => {
+                let step = self.delete(out, &request);
                 self.finish(out, reply, step);
             }
-            TaskRequest::Wait(r) => {
-                let step = self.wait(out, &r);
+            TaskRequest::Wait(request) => {
+                let step = self.wait(out, &request);
                 self.finish(out, reply, step);
             }
-            TaskRequest::State(r) => {
-                let step = self.state(out, &r);
+            TaskRequest::State(request) => {
+                let step = self.state(out, &request);
                 self.finish(out, reply, step);
             }
-            TaskRequest::Pids(r) => {
-                let step = self.pids(&r);
+            TaskRequest::Pids(request) => {
+                let step = self.pids(&request);
                 self.finish(out, reply, step);
             }
-            TaskRequest::Connect(r) => {
-                let step = self.connect(out, &r);
+            TaskRequest::Connect(request) => {
+                let step = self.connect(out, &request);
                 self.finish(out, reply, step);
             }
-            TaskRequest::ResizePty(r) => {
-                let step = self.resize_pty(out, &r);
+            TaskRequest::ResizePty(request) => {
+                let step = self.resize_pty(out, &request);
                 self.finish(out, reply, step);
             }
-            TaskRequest::CloseIo(r) => {
-                let step = self.close_io(out, &r);
+            TaskRequest::CloseIo(request) => {
+                let step = self.close_io(out, &request);
                 self.finish(out, reply, step);
             }
-            TaskRequest::Pause(r) => {
-                let step = self.freeze(&r.id, true);
+            TaskRequest::Pause(request) => {
+                let step = self.freeze(&request.id, true);
                 self.finish(out, reply, step);
             }
-            TaskRequest::Resume(r) => {
-                let step = self.freeze(&r.id, false);
+            TaskRequest::Resume(request) => {
+                let step = self.freeze(&request.id, false);
                 self.finish(out, reply, step);
             }
             // The shim's own life, which its frontend handles.

@@ -17,19 +17,23 @@ use crate::v2::ttrpc::call::CallError;
 use super::{no_exec, policy, timestamp, Answer, Outside, RuncThen, Step, TaskService};
 
 impl TaskService {
-    pub(super) fn state(&self, out: &Outside, r: &StateRequest) -> Answer<Step<StateResponse>> {
-        let container = self.container(&r.id)?;
-        let key = self.process_of(&r.id, &r.exec_id)?;
+    pub(super) fn state(
+        &self,
+        out: &Outside,
+        request: &StateRequest,
+    ) -> Answer<Step<StateResponse>> {
+        let container = self.container(&request.id)?;
+        let key = self.process_of(&request.id, &request.exec_id)?;
         let process = key.and_then(|key| out.core.process(key));
         let phase = process.map(|p| p.phase());
-        let (id, io) = if r.exec_id.is_empty() {
-            (&r.id, &container.io)
+        let (id, io) = if request.exec_id.is_empty() {
+            (&request.id, &container.io)
         } else {
             let exec = container
                 .execs
-                .get(&r.exec_id)
-                .ok_or_else(|| no_exec(&r.exec_id))?;
-            (&r.exec_id, &exec.io)
+                .get(&request.exec_id)
+                .ok_or_else(|| no_exec(&request.exec_id))?;
+            (&request.exec_id, &exec.io)
         };
         let exited = policy::exited_at(phase, process.and_then(|p| p.exited_at()));
         Ok(Step::Answer(StateResponse {
@@ -43,21 +47,23 @@ impl TaskService {
             terminal: io.terminal,
             exit_status: policy::exit_status(phase),
             exited_at: timestamp(exited),
-            exec_id: r.exec_id.clone(),
+            exec_id: request.exec_id.clone(),
         }))
     }
 
-    pub(super) fn pids(&self, r: &PidsRequest) -> Answer<Step<Empty>> {
-        let container = self.container(&r.id)?;
+    pub(super) fn pids(&self, request: &PidsRequest) -> Answer<Step<Empty>> {
+        let container = self.container(&request.id)?;
         let lines = CommandLines {
             settings: &container.settings,
-            id: &r.id,
+            id: &request.id,
             bundle: &container.bundle,
         };
         Ok(Step::Runc {
-            id: r.id.clone(),
+            id: request.id.clone(),
             command: lines.ps(),
-            then: RuncThen::Pids { id: r.id.clone() },
+            then: RuncThen::Pids {
+                id: request.id.clone(),
+            },
         })
     }
 
@@ -88,11 +94,11 @@ impl TaskService {
     pub(super) fn connect(
         &self,
         out: &Outside,
-        r: &ConnectRequest,
+        request: &ConnectRequest,
     ) -> Answer<Step<ConnectResponse>> {
         let task_pid = self
             .containers
-            .get(&r.id)
+            .get(&request.id)
             .map_or(0, |c| policy::pid(Self::phase(out, c.init)));
         Ok(Step::Answer(ConnectResponse {
             shim_pid: std::process::id(),
@@ -104,18 +110,23 @@ impl TaskService {
     pub(super) fn resize_pty(
         &self,
         out: &mut Outside,
-        r: &ResizePtyRequest,
+        request: &ResizePtyRequest,
     ) -> Answer<Step<Empty>> {
-        if let Some(key) = self.process_of(&r.id, &r.exec_id)? {
+        if let Some(key) = self.process_of(&request.id, &request.exec_id)? {
             let clamp = |n: u32| u16::try_from(n).unwrap_or(u16::MAX);
-            out.core.resize(key, clamp(r.width), clamp(r.height));
+            out.core
+                .resize(key, clamp(request.width), clamp(request.height));
         }
         Ok(Step::Answer(Empty {}))
     }
 
-    pub(super) fn close_io(&self, out: &mut Outside, r: &CloseIoRequest) -> Answer<Step<Empty>> {
-        if let Some(key) = self.process_of(&r.id, &r.exec_id)? {
-            if r.stdin {
+    pub(super) fn close_io(
+        &self,
+        out: &mut Outside,
+        request: &CloseIoRequest,
+    ) -> Answer<Step<Empty>> {
+        if let Some(key) = self.process_of(&request.id, &request.exec_id)? {
+            if request.stdin {
                 out.core.close_stdin(key);
             }
         }

@@ -2,56 +2,56 @@
 //! made by `runc exec --detach` with the spec Exec left in the bundle (TaskExecStarted goes out
 //! when it returns). Both are answered with the pid, or with runc's own words.
 
-use std::os::fd::OwnedFd;
-use std::path::{Path, PathBuf};
-
 use crate::process::phase::Rules;
-use crate::process::stdio::StdioSetup;
 use crate::process::{Failure, LaunchPlan, ProcessKey};
-use crate::runtime::ConsoleArg;
 use crate::v2::proto::events::{TaskExecStarted, TaskStart};
 use crate::v2::proto::task::{Empty, StartRequest, StartResponse};
 use crate::v2::proto::ttrpc::Code;
 use crate::v2::runc::CommandLines;
-use crate::v2::stdio::{open_outputs, parse_outputs};
 use crate::v2::ttrpc::call::CallError;
 
-use super::create::failure_message;
-use super::records::{Io, Served};
-use super::wait::DRAIN;
-use super::{no_exec, policy, shim_error, Answer, Child, Outside, Step, TaskService};
+use super::launch::{exec_pid_file, exec_spec_file, failure_message, launch_process};
+use super::records::Served;
+use super::{no_exec, policy, Answer, Outside, Step, TaskService};
 
 impl TaskService {
-    pub(super) fn start(&mut self, out: &mut Outside, r: &StartRequest) -> Answer<Step<Empty>> {
-        let container = self.container(&r.id)?;
-        if r.exec_id.is_empty() {
+    pub(super) fn start(
+        &mut self,
+        out: &mut Outside,
+        request: &StartRequest,
+    ) -> Answer<Step<Empty>> {
+        let container = self.container(&request.id)?;
+        if request.exec_id.is_empty() {
             let init = container.init;
             out.core.start(init).map_err(|refused| {
                 CallError::new(
                     Code::FailedPrecondition,
-                    format!("cannot start {}: the process is {:?}", r.id, refused.phase),
+                    format!(
+                        "cannot start {}: the process is {:?}",
+                        request.id, refused.phase
+                    ),
                 )
             })?;
             return Ok(Step::OnLaunch(init));
         }
         let exec = container
             .execs
-            .get(&r.exec_id)
-            .ok_or_else(|| no_exec(&r.exec_id))?;
+            .get(&request.exec_id)
+            .ok_or_else(|| no_exec(&request.exec_id))?;
         if exec.process.is_some() {
             return Err(CallError::new(
                 Code::FailedPrecondition,
-                format!("process {} was started already", r.exec_id),
+                format!("process {} was started already", request.exec_id),
             ));
         }
         let bundle = container.bundle.clone();
         let lines = CommandLines {
             settings: &container.settings,
-            id: &r.id,
+            id: &request.id,
             bundle: &bundle,
         };
-        let spec_file = exec_spec_file(&bundle, &r.exec_id);
-        let pid_file = exec_pid_file(&bundle, &r.exec_id);
+        let spec_file = exec_spec_file(&bundle, &request.exec_id);
+        let pid_file = exec_pid_file(&bundle, &request.exec_id);
         let rules = Rules {
             start_after_launch: true,
             kill_all_on_exit: false,
@@ -59,7 +59,7 @@ impl TaskService {
         let owner = container.settings.io_owner;
         let (key, logger) = launch_process(
             out,
-            &r.id,
+            &request.id,
             &self.namespace,
             &exec.io,
             owner,
@@ -73,11 +73,11 @@ impl TaskService {
                 kill_all: None,
             },
         )?;
-        let mut served = Served::new(&r.id, Some(&r.exec_id), logger);
+        let mut served = Served::new(&request.id, Some(&request.exec_id), logger);
         if let Some(exec) = self
             .containers
-            .get_mut(&r.id)
-            .and_then(|c| c.execs.get_mut(&r.exec_id))
+            .get_mut(&request.id)
+            .and_then(|c| c.execs.get_mut(&request.exec_id))
         {
             exec.process = Some(key);
             served.waits = std::mem::take(&mut exec.waits);
@@ -172,47 +172,4 @@ impl TaskService {
             let _ = std::fs::remove_file(exec_spec_file(&container.bundle, exec_id));
         }
     }
-}
-
-/// Makes a process of container `id` with stdio `io` owned by `owner` and launches it as
-/// `plan` says; a `binary://` logger is started first, as a child of the shim. Returns the
-/// process and the logger's ready pipe.
-pub(super) fn launch_process(
-    out: &mut Outside,
-    id: &str,
-    namespace: &str,
-    io: &Io,
-    owner: (u32, u32),
-    rules: Rules,
-    plan: impl FnOnce(ConsoleArg<'_>) -> LaunchPlan,
-) -> Answer<(ProcessKey, Option<OwnedFd>)> {
-    let outputs = parse_outputs(&io.stdout, &io.stderr).map_err(shim_error)?;
-    let core = &mut *out.core;
-    let spawn = |command: &mut std::process::Command, what: &str| {
-        let tag = Child::Logger { id: id.to_string() };
-        core.spawn_child(command, what, tag).map(drop)
-    };
-    let opened = open_outputs(&outputs, id, namespace, spawn).map_err(shim_error)?;
-    let setup = StdioSetup {
-        stdin: &io.stdin,
-        stdout: opened.stdout,
-        stderr: opened.stderr,
-        terminal: io.terminal,
-        owner,
-    };
-    let key = out
-        .core
-        .launch(rules, DRAIN, setup, plan)
-        .map_err(shim_error)?;
-    Ok((key, opened.ready))
-}
-
-/// Where an exec's OCI process goes for `runc exec --process`.
-pub fn exec_spec_file(bundle: &Path, exec_id: &str) -> PathBuf {
-    bundle.join(format!(".tinyshim-exec-{exec_id}.json"))
-}
-
-/// Where `runc exec` writes an exec's pid.
-pub fn exec_pid_file(bundle: &Path, exec_id: &str) -> PathBuf {
-    bundle.join(format!("{exec_id}.pid"))
 }

@@ -25,13 +25,13 @@ impl TaskService {
     pub(super) fn wait(
         &mut self,
         out: &mut Outside,
-        r: &WaitRequest,
+        request: &WaitRequest,
     ) -> Answer<Step<WaitResponse>> {
-        let Some(key) = self.process_of(&r.id, &r.exec_id)? else {
+        let Some(key) = self.process_of(&request.id, &request.exec_id)? else {
             // An exec not started yet: the Wait moves to its process when it starts.
             return Ok(Step::OnExecExit {
-                id: r.id.clone(),
-                exec_id: r.exec_id.clone(),
+                id: request.id.clone(),
+                exec_id: request.exec_id.clone(),
             });
         };
         match Self::phase(out, key) {
