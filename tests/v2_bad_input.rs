@@ -1,8 +1,8 @@
 //! What tinyshim's v2 shim answers to input containerd never sends, on the socket of a running
 //! task, through the kit's raw ttrpc client (messages hand-encoded with the kit's protobuf
-//! writer, independent of the shim's own types). For each input: the reply's gRPC code, a
-//! message naming the offending thing, a good State call still answered afterwards, and no
-//! process left behind.
+//! writer, independent of the shim's own types): one table of inputs, each with the reply's
+//! gRPC code and what its message must name; after each, a good State call is still answered,
+//! no process is left behind and runc knows no other container.
 //!
 //! Every test here is tinyshim-only: the codes and messages are tinyshim's promises (most
 //! match the Go shim's, which is not the point), so they fail at once under
@@ -20,11 +20,11 @@ use tinyshim_testkit::ttrpc_client::{
     code, process_request, status, Client, Reply, Request, TASK_SERVICE,
 };
 
-/// The task every test talks to.
 /// The stream of the State call that checks a bad input did no harm: above every id a test
 /// uses, since a connection must raise its ids call by call.
 const UNHARMED_STREAM: u32 = 100_001;
 
+/// The task every test talks to.
 const ID: &str = "c1";
 
 /// A daemon with `c1` running `sleep` on tinyshim, and what its shim looked like before the
@@ -77,6 +77,7 @@ impl Target {
             Err(error) => panic!("State after the bad input: {error}"),
         };
         assert_eq!(reply.code, code::OK, "State after the bad input: {reply:?}");
+        assert_eq!(self.containerd.runc_containers(), [ID], "runc's containers");
         let fields = reply.fields().expect("a StateResponse");
         assert_eq!(fields.uint(4), Some(status::RUNNING), "{reply:?}");
         // A runtime call the input started may still be being reaped.
@@ -156,6 +157,193 @@ mod tinyshim_only {
     use super::*;
     use tinyshim_testkit::ttrpc_client::{header, Frame, MAX_PAYLOAD, TYPE_REQUEST};
 
+    /// How a bad input is sent.
+    enum Input {
+        /// A well-formed call of `method` of `service` with `payload`.
+        Call(&'static str, &'static str, Vec<u8>),
+        /// A frame of its own on `stream`.
+        Frame { stream: u32, payload: Vec<u8> },
+    }
+
+    /// A bad input and its answer: the code, and what the message must contain.
+    struct Case {
+        what: &'static str,
+        input: Input,
+        code: i32,
+        names: String,
+    }
+
+    fn call(method: &'static str, payload: Vec<u8>) -> Input {
+        Input::Call(TASK_SERVICE, method, payload)
+    }
+
+    #[test]
+    fn every_bad_input_gets_its_code_and_a_message_naming_what_is_wrong() {
+        let target = Target::start();
+        // An exec that has exited, for the Kill that comes too late.
+        target
+            .containerd
+            .ctr()
+            .exec(ID, "e1", &["true"])
+            .detached()
+            .ok();
+        eventually(LONG, "the exec exits", || {
+            target
+                .client()
+                .call(TASK_SERVICE, "State", &process_request(ID, "e1"))
+                .ok()
+                .and_then(|reply| reply.fields().ok()?.uint(4))
+                == Some(status::STOPPED)
+        });
+        let scratch = Scratch::new("bundle");
+        let bundle = spare_bundle(scratch.path());
+        let regular = scratch.path().join("regular-file");
+        std::fs::write(&regular, "").expect("create a regular file");
+        let directory = scratch.path().join("a-directory");
+        std::fs::create_dir(&directory).expect("create a directory");
+        let empty_bundle = scratch.path().join("empty-bundle");
+        std::fs::create_dir(&empty_bundle).expect("create an empty bundle");
+        let text = |path: &Path| path.display().to_string();
+        let unknown = "no-such-task";
+        let state = Request::new(TASK_SERVICE, "State", &process_request(ID, "")).encode();
+        let cases = [
+            Case {
+                what: "a Request envelope that does not decode",
+                input: Input::Frame {
+                    stream: 101,
+                    payload: TRUNCATED.to_vec(),
+                },
+                code: code::INVALID_ARGUMENT,
+                names: "request".into(),
+            },
+            Case {
+                what: "an even stream id",
+                input: Input::Frame {
+                    stream: 2,
+                    payload: state,
+                },
+                code: code::INVALID_ARGUMENT,
+                names: "StreamID".into(),
+            },
+            Case {
+                what: "a method payload that does not decode",
+                input: call("State", TRUNCATED.to_vec()),
+                code: code::INVALID_ARGUMENT,
+                names: "unmarshalling".into(),
+            },
+            Case {
+                what: "an unknown service",
+                input: Input::Call("containerd.task.v9.Nope", "State", process_request(ID, "")),
+                code: code::UNIMPLEMENTED,
+                names: "service containerd.task.v9.Nope".into(),
+            },
+            Case {
+                what: "an unknown method",
+                input: call("Frobnicate", process_request(ID, "")),
+                code: code::UNIMPLEMENTED,
+                names: "method Frobnicate".into(),
+            },
+            Case {
+                what: "State of an unknown task",
+                input: call("State", process_request(unknown, "")),
+                code: code::NOT_FOUND,
+                names: unknown.into(),
+            },
+            Case {
+                what: "Kill of an unknown task",
+                input: call("Kill", kill_request(unknown, "", 9)),
+                code: code::NOT_FOUND,
+                names: unknown.into(),
+            },
+            Case {
+                what: "Start of an unknown task",
+                input: call("Start", process_request(unknown, "")),
+                code: code::NOT_FOUND,
+                names: unknown.into(),
+            },
+            Case {
+                what: "State of an unknown exec",
+                input: call("State", process_request(ID, "no-such-exec")),
+                code: code::NOT_FOUND,
+                names: "no-such-exec".into(),
+            },
+            Case {
+                what: "Start of an exec never added",
+                input: call("Start", process_request(ID, "never-added")),
+                code: code::NOT_FOUND,
+                names: "never-added".into(),
+            },
+            Case {
+                what: "Kill of an exec that has exited",
+                input: call("Kill", kill_request(ID, "e1", 9)),
+                code: code::NOT_FOUND,
+                names: "process already finished".into(),
+            },
+            Case {
+                what: "a second Create of an existing id",
+                input: call("Create", create_request(ID, &bundle, "")),
+                code: code::ALREADY_EXISTS,
+                names: ID.into(),
+            },
+            Case {
+                what: "Create with stdout a regular file",
+                input: call(
+                    "Create",
+                    create_request("to-file", &bundle, &text(&regular)),
+                ),
+                code: code::INVALID_ARGUMENT,
+                names: text(&regular),
+            },
+            Case {
+                what: "Create with stdout a directory",
+                input: call(
+                    "Create",
+                    create_request("to-dir", &bundle, &text(&directory)),
+                ),
+                code: code::INVALID_ARGUMENT,
+                names: text(&directory),
+            },
+            Case {
+                what: "Create of a bundle without config.json",
+                input: call("Create", create_request("no-config", &empty_bundle, "")),
+                code: code::NOT_FOUND,
+                names: text(&empty_bundle.join("config.json")),
+            },
+        ];
+        for case in cases {
+            let mut client = target.client();
+            let reply = match case.input {
+                Input::Call(service, method, payload) => client.call(service, method, &payload),
+                Input::Frame { stream, payload } => {
+                    let frame = Frame {
+                        stream_id: stream,
+                        kind: TYPE_REQUEST,
+                        flags: 0,
+                        payload,
+                    };
+                    client
+                        .send_raw(&frame.encode())
+                        .and_then(|()| client.reply(stream))
+                }
+            };
+            let reply = reply.unwrap_or_else(|e| panic!("{}: no reply: {e}", case.what));
+            assert_eq!(reply.code, case.code, "{}: {reply:?}", case.what);
+            assert!(
+                reply.message.contains(&case.names),
+                "{}: the message {:?} does not name {:?}",
+                case.what,
+                reply.message,
+                case.names
+            );
+            target.assert_unharmed(&mut client);
+        }
+        assert_eq!(
+            std::fs::read(&regular).expect("the regular file"),
+            b"",
+            "the shim wrote into the regular file"
+        );
+    }
+
     #[test]
     fn a_frame_announcing_more_than_4_mib_is_refused_and_the_next_frame_answered() {
         let target = Target::start();
@@ -171,208 +359,6 @@ mod tinyshim_only {
         assert_refused(&refused, code::RESOURCE_EXHAUSTED, &length.to_string());
         let answered = client.reply(103).expect("a reply to the next frame");
         assert_eq!(answered.code, code::OK, "{answered:?}");
-        target.assert_unharmed(&mut client);
-    }
-
-    #[test]
-    fn a_request_envelope_that_does_not_decode_is_invalid_argument() {
-        let target = Target::start();
-        let mut client = target.client();
-        let frame = Frame {
-            stream_id: 101,
-            kind: TYPE_REQUEST,
-            flags: 0,
-            payload: TRUNCATED.to_vec(),
-        };
-        client.send_raw(&frame.encode()).expect("send");
-        let reply = client.reply(101).expect("a reply");
-        assert_eq!(reply.code, code::INVALID_ARGUMENT, "{reply:?}");
-        assert!(
-            reply.message.to_lowercase().contains("request"),
-            "the message {:?} does not say the request is bad",
-            reply.message
-        );
-        target.assert_unharmed(&mut client);
-    }
-
-    #[test]
-    fn a_method_payload_that_does_not_decode_is_invalid_argument() {
-        let target = Target::start();
-        let mut client = target.client();
-        let reply = client
-            .call(TASK_SERVICE, "State", &TRUNCATED)
-            .expect("a reply");
-        assert_refused(&reply, code::INVALID_ARGUMENT, "State");
-        target.assert_unharmed(&mut client);
-    }
-
-    #[test]
-    fn an_unknown_service_is_unimplemented_and_named() {
-        let target = Target::start();
-        let mut client = target.client();
-        let service = "containerd.task.v9.Nope";
-        let reply = client
-            .call(service, "State", &process_request(ID, ""))
-            .expect("a reply");
-        assert_refused(&reply, code::UNIMPLEMENTED, &format!("service {service}"));
-        target.assert_unharmed(&mut client);
-    }
-
-    #[test]
-    fn an_unknown_method_is_unimplemented_and_named() {
-        let target = Target::start();
-        let mut client = target.client();
-        let reply = client
-            .call(TASK_SERVICE, "Frobnicate", &process_request(ID, ""))
-            .expect("a reply");
-        assert_refused(&reply, code::UNIMPLEMENTED, "method Frobnicate");
-        target.assert_unharmed(&mut client);
-    }
-
-    #[test]
-    fn an_even_stream_id_is_invalid_argument() {
-        let target = Target::start();
-        let mut client = target.client();
-        let state = Request::new(TASK_SERVICE, "State", &process_request(ID, ""));
-        client.send_on(2, &state).expect("send on stream 2");
-        let reply = client.reply(2).expect("a reply on stream 2");
-        assert_eq!(reply.code, code::INVALID_ARGUMENT, "{reply:?}");
-        assert!(
-            reply.message.to_lowercase().contains("stream"),
-            "the message {:?} does not name the stream id",
-            reply.message
-        );
-        target.assert_unharmed(&mut client);
-    }
-
-    #[test]
-    fn state_kill_and_start_of_an_unknown_task_are_not_found_and_name_it() {
-        let target = Target::start();
-        let mut client = target.client();
-        let unknown = "no-such-task";
-        for (method, payload) in [
-            ("State", process_request(unknown, "")),
-            ("Kill", kill_request(unknown, "", 9)),
-            ("Start", process_request(unknown, "")),
-        ] {
-            let reply = client.call(TASK_SERVICE, method, &payload).expect(method);
-            assert_refused(&reply, code::NOT_FOUND, unknown);
-        }
-        target.assert_unharmed(&mut client);
-    }
-
-    #[test]
-    fn state_of_an_unknown_exec_is_not_found_and_names_it() {
-        let target = Target::start();
-        let mut client = target.client();
-        let reply = client
-            .call(TASK_SERVICE, "State", &process_request(ID, "no-such-exec"))
-            .expect("a reply");
-        assert_refused(&reply, code::NOT_FOUND, "no-such-exec");
-        target.assert_unharmed(&mut client);
-    }
-
-    #[test]
-    fn a_second_create_of_an_existing_id_is_already_exists_and_names_it() {
-        let target = Target::start();
-        let mut client = target.client();
-        let scratch = Scratch::new("bundle");
-        let bundle = spare_bundle(scratch.path());
-        let reply = client
-            .call(TASK_SERVICE, "Create", &create_request(ID, &bundle, ""))
-            .expect("a reply");
-        assert_refused(&reply, code::ALREADY_EXISTS, ID);
-        assert_eq!(target.containerd.runc_containers(), [ID]);
-        target.assert_unharmed(&mut client);
-    }
-
-    #[test]
-    fn start_of_an_exec_never_added_is_not_found() {
-        let target = Target::start();
-        let mut client = target.client();
-        let reply = client
-            .call(TASK_SERVICE, "Start", &process_request(ID, "never-added"))
-            .expect("a reply");
-        assert_refused(&reply, code::NOT_FOUND, "never-added");
-        target.assert_unharmed(&mut client);
-    }
-
-    #[test]
-    fn kill_of_a_process_that_has_exited_is_not_found() {
-        let target = Target::start();
-        target
-            .containerd
-            .ctr()
-            .exec(ID, "e1", &["true"])
-            .detached()
-            .ok();
-        let mut client = target.client();
-        eventually(LONG, "the exec exits", || {
-            client
-                .call(TASK_SERVICE, "State", &process_request(ID, "e1"))
-                .ok()
-                .and_then(|reply| reply.fields().ok()?.uint(4))
-                == Some(status::STOPPED)
-        });
-        let reply = client
-            .call(TASK_SERVICE, "Kill", &kill_request(ID, "e1", 9))
-            .expect("a reply");
-        assert_refused(&reply, code::NOT_FOUND, "process already finished");
-        // The exited exec stays in the shim until it is deleted.
-        let deleted = client
-            .call(TASK_SERVICE, "Delete", &process_request(ID, "e1"))
-            .expect("Delete the exec");
-        assert_eq!(deleted.code, code::OK, "{deleted:?}");
-        target.assert_unharmed(&mut client);
-    }
-
-    #[test]
-    fn create_with_stdout_not_a_fifo_is_invalid_argument_and_leaves_no_container() {
-        let target = Target::start();
-        let mut client = target.client();
-        let scratch = Scratch::new("bundle");
-        let bundle = spare_bundle(scratch.path());
-        let regular = scratch.path().join("regular-file");
-        std::fs::write(&regular, "").expect("create a regular file");
-        let directory = scratch.path().join("a-directory");
-        std::fs::create_dir(&directory).expect("create a directory");
-        for (id, stdout) in [("to-file", &regular), ("to-dir", &directory)] {
-            let path = stdout.display().to_string();
-            let reply = client
-                .call(TASK_SERVICE, "Create", &create_request(id, &bundle, &path))
-                .expect("a reply");
-            assert_refused(&reply, code::INVALID_ARGUMENT, &path);
-            assert_eq!(
-                target.containerd.runc_containers(),
-                [ID],
-                "after stdout {path}"
-            );
-        }
-        assert_eq!(
-            std::fs::read(&regular).expect("the regular file"),
-            b"",
-            "the shim wrote into the regular file"
-        );
-        target.assert_unharmed(&mut client);
-    }
-
-    #[test]
-    fn create_with_a_bundle_without_config_json_is_not_found_and_names_the_file() {
-        let target = Target::start();
-        let mut client = target.client();
-        let scratch = Scratch::new("bundle");
-        let bundle = scratch.path().join("empty-bundle");
-        std::fs::create_dir(&bundle).expect("create an empty bundle");
-        let reply = client
-            .call(
-                TASK_SERVICE,
-                "Create",
-                &create_request("no-config", &bundle, ""),
-            )
-            .expect("a reply");
-        let config = bundle.join("config.json").display().to_string();
-        assert_refused(&reply, code::NOT_FOUND, &config);
-        assert_eq!(target.containerd.runc_containers(), [ID]);
         target.assert_unharmed(&mut client);
     }
 }
