@@ -225,8 +225,8 @@ impl Pump {
         Flow::Yield
     }
 
-    /// Closes the source only (deregistering it first), keeping the sink: the client's FIFO is
-    /// closed later, once every output has ended.
+    /// Closes the source only (deregistering it first); whoever owns the pump decides when the
+    /// sink closes.
     pub fn close_source<R: Copy>(&mut self, registry: &mut impl Registry<R>) {
         if let Some(source) = self.source.take() {
             source.close(registry);
@@ -234,12 +234,18 @@ impl Pump {
         self.finished = true;
     }
 
-    /// Closes both ends.
-    pub fn close<R: Copy>(mut self, registry: &mut impl Registry<R>) {
-        self.close_source(registry);
+    /// Closes the sink only (deregistering it first); the pump moves nothing more.
+    pub fn close_sink<R: Copy>(&mut self, registry: &mut impl Registry<R>) {
         if let Some(sink) = self.sink.take() {
             sink.close(registry);
         }
+        self.finished = true;
+    }
+
+    /// Closes both ends.
+    pub fn close<R: Copy>(mut self, registry: &mut impl Registry<R>) {
+        self.close_source(registry);
+        self.close_sink(registry);
     }
 }
 

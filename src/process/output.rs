@@ -2,9 +2,13 @@
 //! client's FIFO, and the shim's idle reader on that FIFO.
 //!
 //! The idle reader keeps the FIFO alive while the client is away (a daemon restart), so the
-//! container never sees `EPIPE` and its bytes wait in the FIFO instead of being lost. Once the
-//! stream has ended the reader has done its job; at the very end the shim also needs to know
-//! whether bytes are still unread in the FIFO and whether anybody could still read them.
+//! container never sees `EPIPE` and its bytes wait in the FIFO instead of being lost; it also
+//! tells how many bytes the client has not read yet. At the very end the shim also needs to know
+//! whether anybody could still read them.
+//!
+//! When the shim's writer closes is the frontend's protocol ([`FifoEnd`]): a client reading to
+//! EOF sees it only then, and bytes still in the FIFO are never lost by it, since the idle reader
+//! keeps the FIFO's buffer for whoever opens it next.
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::PathBuf;
@@ -27,7 +31,7 @@ pub struct ClientOutput {
     /// `(st_dev, st_ino)` of the FIFO, so that a path now naming something else is not taken
     /// for it.
     identity: (u64, u64),
-    /// The idle reader, until the stream has ended.
+    /// The idle reader, until a probe for another reader drops it (see `reader_present`).
     idle_reader: Option<OwnedFd>,
 }
 
@@ -68,6 +72,18 @@ impl ClientOutput {
     }
 }
 
+/// When the shim closes its writer on the client's FIFO.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FifoEnd {
+    /// As soon as the stream has ended and every byte is in the FIFO: the client sees EOF once
+    /// it has read them, as clients of the Go shim expect (CRI's ExecSync reads an exec's
+    /// outputs to EOF before it deletes the exec).
+    AtEof,
+    /// With the process's stdio, once the frontend is done with it: the v0.2 daemon, which may
+    /// reconnect while other streams still flow, must not see one end early.
+    WithProcess,
+}
+
 /// An output stream.
 #[derive(Debug)]
 pub struct Output {
@@ -77,20 +93,37 @@ pub struct Output {
     pub pump: Option<Pump>,
     /// The client's FIFO; `None` for `/dev/null`.
     pub client: Option<ClientOutput>,
+    /// When the pump's sink closes.
+    pub fifo_end: FifoEnd,
 }
 
 impl Output {
-    /// Runs the pump; on its end, closes the container's side and keeps the client's, which
-    /// closes only once every output has ended (a client reconnecting meanwhile must not see EOF
-    /// early). Returns how it stopped, for the caller to report a failure.
+    /// Runs the pump. On its end the container's side closes, and the client's too if the
+    /// frontend wants it closed at EOF: the stream has ended, so every byte the container wrote
+    /// is in the FIFO by now (splice moves them straight there; the copy path reads only once
+    /// its buffer is written), and the idle reader keeps any the client has not read yet.
+    /// Returns how it stopped, for the caller to report a failure.
     pub fn run<R: Copy>(&mut self, registry: &mut impl Registry<R>) -> Option<Flow> {
         let pump = self.pump.as_mut()?;
         let flow = pump.run(registry);
         match flow {
             Flow::Wait | Flow::Yield => {}
-            Flow::Eof | Flow::SinkClosed | Flow::Failed(_) => pump.close_source(registry),
+            Flow::Eof | Flow::SinkClosed | Flow::Failed(_) => {
+                pump.close_source(registry);
+                if self.fifo_end == FifoEnd::AtEof {
+                    pump.close_sink(registry);
+                }
+            }
         }
         Some(flow)
+    }
+
+    /// Bytes waiting in the client's FIFO, asked of whichever end the shim still holds.
+    fn queued(&self) -> u64 {
+        let sink = self.pump.as_ref().and_then(|pump| pump.sink());
+        let reader = self.client.as_ref().and_then(|c| c.idle_reader.as_ref());
+        let end = sink.or(reader.map(|fd| fd.as_fd()));
+        end.and_then(pipe::queued).unwrap_or(0) as u64
     }
 
     /// Whether the pump is on the copy path.
@@ -125,15 +158,14 @@ impl Progress for Output {
         if self.client.is_none() {
             return 0;
         }
-        let sink = self.pump.as_ref().and_then(|pump| pump.sink());
-        sink.and_then(pipe::queued).unwrap_or(0) as u64
+        self.queued()
     }
 
     fn unread_without_reader(&mut self) -> u64 {
-        let (Some(client), Some(pump)) = (&mut self.client, &self.pump) else {
+        let unread = self.unread();
+        let Some(client) = &mut self.client else {
             return 0;
         };
-        let unread = pump.sink().and_then(pipe::queued).unwrap_or(0) as u64;
         if unread == 0 || client.reader_present() {
             0
         } else {

@@ -18,7 +18,7 @@ use crate::event_loop::Registry;
 use crate::io::fifo;
 use crate::io::pipe;
 use crate::io::pump::{Endpoint, Flow, Pump};
-use crate::process::output::{ClientOutput, Output};
+use crate::process::output::{ClientOutput, FifoEnd, Output};
 use crate::process::pumps::PumpMaker;
 use crate::process::terminal::{Terminal, TerminalClient};
 use crate::process::{ProcessKey, ProcessRoute, Source};
@@ -48,6 +48,8 @@ pub struct StdioSetup<'a> {
     pub terminal: bool,
     /// Owner of the pipes and of a legacy terminal: the container's root.
     pub owner: (u32, u32),
+    /// When the shim's writers on the output FIFOs close.
+    pub fifo_end: FifoEnd,
 }
 
 /// A pump's failure, for the frontend's log.
@@ -106,6 +108,7 @@ impl<R: ProcessRoute> ProcessStdio<R> {
             name: "stdout",
             pump: None,
             client: stdout,
+            fifo_end: setup.fifo_end,
         };
         if setup.terminal {
             let client = TerminalClient {
@@ -151,6 +154,7 @@ impl<R: ProcessRoute> ProcessStdio<R> {
                 name: "stderr",
                 pump: Some(stderr_pump),
                 client: stderr,
+                fifo_end: setup.fifo_end,
             },
         };
         // The shim keeps no copy of the container's ends: once the container is gone, the stdin

@@ -31,6 +31,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::event_loop::Registry;
 use crate::process::drain::{AfterEof, DrainEnd, DrainPolicy};
+use crate::process::output::FifoEnd;
 use crate::process::phase::Rules;
 use crate::process::stdio::{OutputTarget, StdioSetup};
 use crate::process::{Failure, LaunchPlan, ProcessKey};
@@ -203,6 +204,7 @@ impl<'a> ProcessShim<'a> {
             stderr: OutputTarget::Fifo(&state.stderr),
             terminal: state.terminal,
             owner: (state.root_uid, state.root_gid),
+            fifo_end: FifoEnd::WithProcess,
         };
         let fifos = [&state.stdin, &state.stdout, &state.stderr];
         let launched = core.launch(rules, DRAIN, setup, |console| {

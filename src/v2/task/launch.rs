@@ -5,6 +5,7 @@
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
+use crate::process::output::FifoEnd;
 use crate::process::phase::Rules;
 use crate::process::stdio::StdioSetup;
 use crate::process::{Failure, LaunchPlan, ProcessKey};
@@ -41,6 +42,9 @@ pub(super) fn launch_process(
         stderr: opened.stderr,
         terminal: io.terminal,
         owner,
+        // CRI reads an exec's outputs to EOF before it deletes the exec (ExecSync), as it may
+        // any output: each one ends for the client when it has ended for the shim.
+        fifo_end: FifoEnd::AtEof,
     };
     let key = out
         .core
