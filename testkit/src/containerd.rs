@@ -391,14 +391,17 @@ impl Containerd {
     /// A CRI client for this daemon (started with [`Options::cri`]).
     pub fn cri(&self) -> crate::cri::Cri {
         assert!(self.options.cri, "this containerd was started without CRI");
-        crate::cri::Cri::connect(crate::cri::Daemon {
+        crate::cri::Cri::connect(self.cri_daemon()).unwrap_or_else(|error| panic!("{error}"))
+    }
+
+    fn cri_daemon(&self) -> crate::cri::Daemon {
+        crate::cri::Daemon {
             address: self.address(),
             log: self.log_path(),
             cgroup_root: self.cgroup_root(),
             pod_logs: self.pod_logs_dir(),
             footprint: Arc::clone(&self.footprint),
-        })
-        .unwrap_or_else(|error| panic!("{error}"))
+        }
     }
 
     /// The empty CNI `bin` and `conf` directories' parent: host-network pods need no CNI.
@@ -846,6 +849,15 @@ impl Containerd {
                 if let Err(error) = self.launch(&containerd) {
                     problems.push(format!("restart for clean-up: {error}"));
                 }
+            }
+        }
+        if self.is_running() && self.options.cri {
+            // CRI deletes what it runs as its own events come in: tasks deleted under it by
+            // ctr race its exit handlers ("is being deleted"), so its pods go through it first.
+            self.record_footprint();
+            match crate::cri::Cri::connect(self.cri_daemon()) {
+                Ok(cri) => problems.extend(cri.remove_every_pod(CLEANUP_CTR_TIMEOUT)),
+                Err(error) => problems.push(error),
             }
         }
         if self.is_running() {

@@ -46,6 +46,8 @@ use api::{
     PodSandboxMetadata, PodSandboxStatus,
 };
 pub use k8s_cri::v1 as api;
+/// The gRPC status of a failed call, and its code.
+pub use tonic::{Code, Status};
 
 use crate::containerd::Footprint;
 use crate::driver;
@@ -153,25 +155,97 @@ impl Cri {
     where
         F: Future<Output = Result<tonic::Response<T>, tonic::Status>>,
     {
-        let started = Instant::now();
-        match self
-            .runtime
-            .block_on(async { tokio::time::timeout(deadline, call).await })
-        {
-            Ok(result) => result.map(tonic::Response::into_inner),
-            Err(_) => panic!(
-                "CRI {what} did not answer within {deadline:?} (asked {:?} ago); the end of \
-                 containerd's log:\n{}",
-                started.elapsed(),
-                self.log_tail()
-            ),
-        }
+        self.call_within(deadline, call).unwrap_or_else(|_| {
+            panic!(
+                "CRI {what} did not answer within {deadline:?}; containerd's last words on \
+                 it:\n{}",
+                self.log_tail(what)
+            )
+        })
     }
 
-    /// The last lines of containerd's log.
-    pub fn log_tail(&self) -> String {
+    /// Runs one call under `deadline`; `Err` when it did not answer in time.
+    fn call_within<T, F>(
+        &self,
+        deadline: Duration,
+        call: F,
+    ) -> Result<Result<T, tonic::Status>, tokio::time::error::Elapsed>
+    where
+        F: Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+    {
+        self.runtime
+            .block_on(async { tokio::time::timeout(deadline, call).await })
+            .map(|result| result.map(tonic::Response::into_inner))
+    }
+
+    /// Stops and removes every pod the daemon has, as a clean-up does: returns what failed
+    /// instead of failing the test, each call under `deadline`.
+    pub(crate) fn remove_every_pod(&self, deadline: Duration) -> Vec<String> {
+        let mut service = self.service.clone();
+        let listed = self.call_within(
+            deadline,
+            service.list_pod_sandbox(api::ListPodSandboxRequest { filter: None }),
+        );
+        let pods = match listed {
+            Ok(Ok(response)) => response.items,
+            Ok(Err(status)) => return vec![format!("CRI ListPodSandbox: {status}")],
+            Err(_) => return vec![format!("CRI ListPodSandbox: no answer within {deadline:?}")],
+        };
+        let mut problems = Vec::new();
+        for pod in pods {
+            let stop = api::StopPodSandboxRequest {
+                pod_sandbox_id: pod.id.clone(),
+            };
+            let remove = api::RemovePodSandboxRequest {
+                pod_sandbox_id: pod.id.clone(),
+            };
+            let mut stopper = self.service.clone();
+            let mut remover = self.service.clone();
+            let outcomes = [
+                (
+                    "StopPodSandbox",
+                    self.call_within(deadline, stopper.stop_pod_sandbox(stop))
+                        .map(|r| r.map(drop)),
+                ),
+                (
+                    "RemovePodSandbox",
+                    self.call_within(deadline, remover.remove_pod_sandbox(remove))
+                        .map(|r| r.map(drop)),
+                ),
+            ];
+            for (what, outcome) in outcomes {
+                match outcome {
+                    Ok(Ok(())) => {}
+                    Ok(Err(status)) => problems.push(format!("CRI {what} {}: {status}", pod.id)),
+                    Err(_) => problems.push(format!(
+                        "CRI {what} {}: no answer within {deadline:?}",
+                        pod.id
+                    )),
+                }
+            }
+        }
+        problems
+    }
+
+    /// The last lines of containerd's log that name the container or pod `what` names (by
+    /// its 64-digit id) or that container's execs, or the last lines of all when it names
+    /// none.
+    pub fn log_tail(&self, what: &str) -> String {
         let log = std::fs::read_to_string(&self.daemon.log).unwrap_or_default();
-        let lines: Vec<&str> = log.lines().collect();
+        let mut ids = hex_ids(what);
+        // An exec is logged under an id of its own, which CRI names once beside the
+        // container's.
+        let execs: Vec<&str> = log
+            .lines()
+            .filter(|line| line.contains("Generated exec id"))
+            .filter(|line| ids.iter().any(|id| line.contains(id)))
+            .flat_map(hex_ids)
+            .collect();
+        ids.extend(execs);
+        let lines: Vec<&str> = log
+            .lines()
+            .filter(|line| ids.is_empty() || ids.iter().any(|id| line.contains(id)))
+            .collect();
         lines[lines.len().saturating_sub(LOG_TAIL_LINES)..].join("\n")
     }
 
@@ -179,10 +253,10 @@ impl Cri {
     fn ok<T>(&self, what: &str, result: Result<T, tonic::Status>) -> T {
         result.unwrap_or_else(|status| {
             panic!(
-                "CRI {what}: {:?}: {}; the end of containerd's log:\n{}",
+                "CRI {what}: {:?}: {}; containerd's last words on it:\n{}",
                 status.code(),
                 status.message(),
-                self.log_tail()
+                self.log_tail(what)
             )
         })
     }
@@ -275,11 +349,11 @@ impl Cri {
             pod_sandbox_id: pod_id.into(),
         };
         let result = self.call(
-            "StopPodSandbox",
+            &format!("StopPodSandbox {pod_id}"),
             self.deadline,
             service.stop_pod_sandbox(request),
         );
-        self.ok("StopPodSandbox", result);
+        self.ok(&format!("StopPodSandbox {pod_id}"), result);
     }
 
     /// RemovePodSandbox (after [`Cri::stop_pod`]).
@@ -289,11 +363,11 @@ impl Cri {
             pod_sandbox_id: pod_id.into(),
         };
         let result = self.call(
-            "RemovePodSandbox",
+            &format!("RemovePodSandbox {pod_id}"),
             self.deadline,
             service.remove_pod_sandbox(request),
         );
-        self.ok("RemovePodSandbox", result);
+        self.ok(&format!("RemovePodSandbox {pod_id}"), result);
     }
 
     /// PodSandboxStatus.
@@ -304,11 +378,11 @@ impl Cri {
             verbose: false,
         };
         let result = self.call(
-            "PodSandboxStatus",
+            &format!("PodSandboxStatus {pod_id}"),
             self.deadline,
             service.pod_sandbox_status(request),
         );
-        self.ok("PodSandboxStatus", result)
+        self.ok(&format!("PodSandboxStatus {pod_id}"), result)
             .status
             .expect("PodSandboxStatus has a status")
     }
@@ -338,11 +412,11 @@ impl Cri {
             container_id: id.into(),
         };
         let result = self.call(
-            "StartContainer",
+            &format!("StartContainer {id}"),
             self.deadline,
             service.start_container(request),
         );
-        self.ok("StartContainer", result);
+        self.ok(&format!("StartContainer {id}"), result);
     }
 
     /// CreateContainer and StartContainer of [`container_config`]`(name, argv)`.
@@ -366,8 +440,12 @@ impl Cri {
         };
         // CRI itself waits up to the grace period before it kills.
         let deadline = self.deadline + Duration::from_secs(timeout.max(0) as u64);
-        let result = self.call("StopContainer", deadline, service.stop_container(request));
-        self.ok("StopContainer", result);
+        let result = self.call(
+            &format!("StopContainer {id}"),
+            deadline,
+            service.stop_container(request),
+        );
+        self.ok(&format!("StopContainer {id}"), result);
     }
 
     /// RemoveContainer.
@@ -377,11 +455,11 @@ impl Cri {
             container_id: id.into(),
         };
         let result = self.call(
-            "RemoveContainer",
+            &format!("RemoveContainer {id}"),
             self.deadline,
             service.remove_container(request),
         );
-        self.ok("RemoveContainer", result);
+        self.ok(&format!("RemoveContainer {id}"), result);
     }
 
     /// ContainerStatus.
@@ -392,11 +470,11 @@ impl Cri {
             verbose: false,
         };
         let result = self.call(
-            "ContainerStatus",
+            &format!("ContainerStatus {id}"),
             self.deadline,
             service.container_status(request),
         );
-        self.ok("ContainerStatus", result)
+        self.ok(&format!("ContainerStatus {id}"), result)
             .status
             .expect("ContainerStatus has a status")
     }
@@ -418,6 +496,29 @@ impl Cri {
             assert!(
                 Instant::now() < deadline,
                 "container {id} not {state:?} within {timeout:?}: {status:?}"
+            );
+            driver::pause(POLL);
+        }
+    }
+
+    /// The container's log so far, parsed ([`parse_log`]); empty while there is no file.
+    pub fn log(&self, id: &str) -> Vec<LogLine> {
+        let path = self.container_status(id).log_path;
+        parse_log(&std::fs::read_to_string(path).unwrap_or_default())
+    }
+
+    /// Polls the container's log until its stdout holds `needle`, failing the test after
+    /// `timeout` with what was logged.
+    pub fn wait_for_output(&self, id: &str, needle: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let stdout = logged_output(&self.log(id), "stdout");
+            if stdout.contains(needle) {
+                return stdout;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{needle:?} not in the log of {id} within {timeout:?}; its stdout: {stdout:?}"
             );
             driver::pause(POLL);
         }
@@ -445,7 +546,7 @@ impl Cri {
     /// ExecSync of `cmd` without a timeout, failing the test on an error.
     pub fn exec_sync(&self, id: &str, cmd: &[&str]) -> ExecSyncResponse {
         let result = self.try_exec_sync(id, cmd, 0);
-        self.ok(&format!("ExecSync {cmd:?}"), result)
+        self.ok(&format!("ExecSync {cmd:?} in {id}"), result)
     }
 
     /// ReopenContainerLog: CRI closes the container's log file and opens its path again (after
@@ -456,11 +557,11 @@ impl Cri {
             container_id: id.into(),
         };
         let result = self.call(
-            "ReopenContainerLog",
+            &format!("ReopenContainerLog {id}"),
             self.deadline,
             service.reopen_container_log(request),
         );
-        self.ok("ReopenContainerLog", result);
+        self.ok(&format!("ReopenContainerLog {id}"), result);
     }
 
     /// The raw runtime service, for a call the helpers do not wrap, with [`Cri::block_on`].
@@ -475,6 +576,13 @@ impl Cri {
     {
         self.call(what, self.deadline, call)
     }
+}
+
+/// The 64-digit hex ids in `text`.
+fn hex_ids(text: &str) -> Vec<&str> {
+    text.split(|c: char| !c.is_ascii_hexdigit())
+        .filter(|word| word.len() == 64)
+        .collect()
 }
 
 /// An image reference for CRI.
