@@ -90,6 +90,8 @@ const DISABLED_PLUGINS: [&str; 7] = [
 
 /// CRI's containerd namespace: fixed, and so shared by every CRI-enabled daemon on the host.
 pub const CRI_NAMESPACE: &str = "k8s.io";
+/// dockerd's containerd namespace (its `--containerd-namespace` default).
+pub const DOCKER_NAMESPACE: &str = "moby";
 /// The CRI runtime handler (`RunPodSandboxRequest.runtime_handler`) that selects the shim under
 /// test by tinyshim's own runtime name, `io.containerd.tinyshim.v2`. The default handler, `""`,
 /// is `runc`, `io.containerd.runc.v2`, which resolves to the shim under test installed as
@@ -177,6 +179,15 @@ pub struct Options {
     pub log_level: String,
     /// The CRI plugin on, for [`crate::cri::Cri`]: see [`Options::cri`].
     pub cri: bool,
+    /// A namespace other daemons on the host may use too (`k8s.io` for CRI, `moby` for
+    /// dockerd) instead of one of the daemon's own; the clean-up then removes only what the
+    /// ids this daemon used left in it.
+    pub namespace: Option<String>,
+    /// The shim under test linked as `containerd-shim-runc-v2` (and as
+    /// `containerd-shim-tinyshim-v2`) in a directory first on the daemon's `PATH`, so that
+    /// `io.containerd.runc.v2` resolves to it: how Docker 20.10 and CRI's default runtime
+    /// reach it.
+    pub shim_as_runc_v2: bool,
 }
 
 impl Options {
@@ -189,6 +200,8 @@ impl Options {
             start_timeout: DEFAULT_START_TIMEOUT,
             log_level: "debug".into(),
             cri: false,
+            namespace: None,
+            shim_as_runc_v2: false,
         }
     }
 
@@ -204,6 +217,19 @@ impl Options {
     pub fn cri() -> Options {
         Options {
             cri: true,
+            namespace: Some(CRI_NAMESPACE.into()),
+            shim_as_runc_v2: true,
+            ..Options::go_shim()
+        }
+    }
+
+    /// The daemon behind a [`crate::docker::Dockerd`]: dockerd 20.10 runs every container as
+    /// `io.containerd.runc.v2` in namespace [`DOCKER_NAMESPACE`], so the shim under test is
+    /// installed as `containerd-shim-runc-v2`.
+    pub fn for_dockerd() -> Options {
+        Options {
+            namespace: Some(DOCKER_NAMESPACE.into()),
+            shim_as_runc_v2: true,
             ..Options::go_shim()
         }
     }
@@ -300,11 +326,7 @@ impl Containerd {
             "{} is too long for a unix socket: use a shorter CARGO_TARGET_DIR",
             longest.display()
         );
-        let namespace = if options.cri {
-            CRI_NAMESPACE.to_string()
-        } else {
-            unused_namespace()
-        };
+        let namespace = options.namespace.clone().unwrap_or_else(unused_namespace);
         let mut daemon = Containerd {
             options,
             namespace,
@@ -316,6 +338,9 @@ impl Containerd {
         for sub in ["root", "state", "fifo"] {
             std::fs::create_dir_all(daemon.dir.join(sub)).expect("create the daemon's dirs");
         }
+        if daemon.options.shim_as_runc_v2 {
+            daemon.install_shim_as_runc_v2();
+        }
         if daemon.options.cri {
             daemon.prepare_cri();
         }
@@ -326,7 +351,7 @@ impl Containerd {
         if daemon.options.cri {
             // CRI made its namespace itself.
             daemon.import_sandbox_image();
-        } else {
+        } else if daemon.options.namespace.is_none() {
             // ctr events needs the namespace to exist to probe its subscription
             // (crate::events).
             daemon
@@ -336,24 +361,25 @@ impl Containerd {
         daemon
     }
 
-    /// The CRI daemon's `PATH` directory with both shim names, its empty CNI directories, the
-    /// pods' log directory and the file named by the tinyshim runtime's `ConfigPath`.
-    fn prepare_cri(&mut self) {
+    /// The daemon's `PATH` directory with the shim under test under both shim names.
+    fn install_shim_as_runc_v2(&mut self) {
         let bin = self.dir.join("bin");
-        for sub in [
-            bin.clone(),
-            self.cni_dir().join("bin"),
-            self.cni_dir().join("conf"),
-        ] {
-            std::fs::create_dir_all(sub).expect("create the CRI daemon's dirs");
-        }
-        std::fs::create_dir_all(self.pod_logs_dir()).expect("create the pods' log dir");
+        std::fs::create_dir_all(&bin).expect("create the daemon's bin/");
         let shim = ShimUnderTest::selected().binary();
         for name in [RUNC_SHIM_BINARY, TINYSHIM_BINARY] {
             std::os::unix::fs::symlink(&shim, bin.join(name))
                 .unwrap_or_else(|e| panic!("link {} as {name}: {e}", shim.display()));
         }
         self.options.shim_dir = Some(bin);
+    }
+
+    /// The CRI daemon's empty CNI directories, the pods' log directory and the file named by
+    /// the tinyshim runtime's `ConfigPath`.
+    fn prepare_cri(&mut self) {
+        for sub in [self.cni_dir().join("bin"), self.cni_dir().join("conf")] {
+            std::fs::create_dir_all(sub).expect("create the CRI daemon's dirs");
+        }
+        std::fs::create_dir_all(self.pod_logs_dir()).expect("create the pods' log dir");
         // What 1.6 sends as runtimeoptions.v1.Options.config_path; the shim may read it one day.
         std::fs::write(
             self.cri_runtime_config(),
@@ -419,16 +445,16 @@ impl Containerd {
         self.dir.join("tinyshim-runc.toml")
     }
 
-    /// The cgroup parent under which every pod of this daemon should live
-    /// (`/tinyshim-cri-<unique>`): one per daemon, so that its clean-up can remove what runc
-    /// leaves of it in every hierarchy without touching another test's.
+    /// The cgroup parent under which every pod or dockerd container of this daemon should
+    /// live (`/tinyshim-<scratch dir name>`): one per daemon, so that its clean-up can remove
+    /// what runc leaves of it in every hierarchy without touching another test's.
     pub fn cgroup_root(&self) -> String {
         let name = self
             .dir
             .file_name()
             .and_then(|name| name.to_str())
             .unwrap_or("ctd");
-        format!("/tinyshim-cri-{name}")
+        format!("/tinyshim-{name}")
     }
 
     /// The namespace every command of this daemon's [`Ctr`] uses.
@@ -833,7 +859,7 @@ impl Containerd {
     }
 
     /// Everything [`Drop`] does, once, returning what went wrong instead of panicking.
-    fn clean_up(&mut self) -> Vec<String> {
+    pub(crate) fn clean_up(&mut self) -> Vec<String> {
         if self.scratch.is_none() {
             return Vec::new();
         }
@@ -974,8 +1000,8 @@ impl Containerd {
                 problems.push(error.to_string());
             }
         }
-        if self.options.cri {
-            // The namespace's directory is every CRI daemon's: only our containers' go.
+        if self.options.namespace.is_some() {
+            // The namespace's directory is every such daemon's: only our containers' go.
             for id in &entries {
                 let dir = root.join(id);
                 if dir.exists() {
@@ -1005,20 +1031,25 @@ impl Containerd {
             .flatten()
             .flatten()
             .filter_map(|entry| entry.file_name().to_str().map(str::to_string))
-            .filter(|id| !self.options.cri || ids.contains(id))
+            .filter(|id| self.options.namespace.is_none() || ids.contains(id))
             .collect()
     }
 
-    /// Removes what runc left of [`Containerd::cgroup_root`] in every cgroup hierarchy: runc
-    /// removes a container's own cgroup, never the pod's parents it created.
+    /// Removes the cgroups runc created and left in every hierarchy: runc removes a
+    /// container's own cgroup, never the parents it created for it, which are
+    /// [`Containerd::cgroup_root`] (pods, dockerd) and, in a namespace of the daemon's own,
+    /// `/<namespace>` (ctr's default cgroup path is `/<namespace>/<id>`).
     fn remove_cgroups(&self) -> Vec<String> {
-        if !self.options.cri {
-            return Vec::new();
+        let mut parents = vec![self.cgroup_root()];
+        if self.options.namespace.is_none() {
+            parents.push(format!("/{}", self.namespace));
         }
-        let relative = self.cgroup_root();
         let mut problems = Vec::new();
-        for hierarchy in cgroup_hierarchies() {
-            let top = hierarchy.join(relative.trim_start_matches('/'));
+        for (hierarchy, parent) in cgroup_hierarchies()
+            .into_iter()
+            .flat_map(|h| parents.iter().map(move |p| (h.clone(), p)))
+        {
+            let top = hierarchy.join(parent.trim_start_matches('/'));
             if !top.exists() {
                 continue;
             }
@@ -1071,12 +1102,7 @@ impl Containerd {
         let Some(scratch) = self.scratch.take() else {
             return Vec::new();
         };
-        let mut mounts = mounts_under(&self.dir);
-        mounts.sort_by_key(|m| std::cmp::Reverse(m.as_os_str().len()));
-        for mount in &mounts {
-            let _ = Command::new("umount").arg("-l").arg(mount).status();
-        }
-        let left = mounts_under(&self.dir);
+        let left = unmount_all_under(&self.dir);
         if left.is_empty() {
             drop(scratch);
             Vec::new()
@@ -1250,6 +1276,17 @@ fn mount_points() -> Vec<PathBuf> {
         .filter_map(|line| line.split(' ').nth(4))
         .map(|field| PathBuf::from(unescape_mountinfo(field)))
         .collect()
+}
+
+/// Unmounts (lazily, deepest first) everything mounted at or below `dir`, and returns what is
+/// still mounted there.
+pub(crate) fn unmount_all_under(dir: &Path) -> Vec<PathBuf> {
+    let mut mounts = mounts_under(dir);
+    mounts.sort_by_key(|m| std::cmp::Reverse(m.as_os_str().len()));
+    for mount in &mounts {
+        let _ = Command::new("umount").arg("-l").arg(mount).status();
+    }
+    mounts_under(dir)
 }
 
 /// Mount points at or below `dir`.
