@@ -28,7 +28,9 @@ all: build
 
 # Debian packages the demo and the tests need, installed only when missing (needs root): runc and
 # busybox-static for every container, containerd (with ctr and its Go shim) for the v2 shim,
-# crun for the second-runtime test, criu for checkpoint/restore.
+# crun for the second-runtime test, criu for checkpoint/restore, docker.io (dockerd 20.10 and
+# /usr/bin/docker) for the Docker tests, protobuf-compiler for the test kit's CRI client
+# (k8s-cri generates its gRPC code with protoc at build time).
 deps:
 	@missing=""; \
 	command -v runc >/dev/null 2>&1 || missing="$$missing runc"; \
@@ -36,6 +38,8 @@ deps:
 	/bin/busybox --list >/dev/null 2>&1 || missing="$$missing busybox-static"; \
 	command -v crun >/dev/null 2>&1 || missing="$$missing crun"; \
 	command -v criu >/dev/null 2>&1 || missing="$$missing criu"; \
+	{ command -v dockerd >/dev/null 2>&1 && [ -x /usr/bin/docker ]; } || missing="$$missing docker.io"; \
+	command -v protoc >/dev/null 2>&1 || missing="$$missing protobuf-compiler"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
