@@ -75,8 +75,8 @@ mod tinyshim_only {
         let id = cri.run_container(&pod, "seq", &["seq", "1", &lines.to_string()]);
         let status = cri.wait_for_state(&id, ContainerState::ContainerExited, LONG);
         assert_eq!(status.exit_code, 0, "{status:?}");
-        // EXITED comes once CRI's copy of the output reached EOF; its log writer may still
-        // be writing the last of it, so wait for the last line before comparing.
+        // EXITED comes once CRI deleted the task; its log writer may still be writing the
+        // last of the output, so wait for the last line before comparing.
         let last = format!("\n{lines}\n");
         let deadline = std::time::Instant::now() + LONG;
         let stdout = loop {

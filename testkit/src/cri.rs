@@ -20,7 +20,8 @@
 //! Facts about containerd 1.6.20's CRI these helpers rely on (measured):
 //!
 //! * Container exits come from the shim's Wait, not from events; ContainerStatus says EXITED
-//!   only once the task was deleted and its output copied to the log.
+//!   once CRI has deleted the task, and its log writer may still be writing the last of the
+//!   output then.
 //! * ExecSync waits for the end of the exec's stdout and stderr (EOF on their FIFOs) before it
 //!   deletes the exec and answers, also after its own `timeout` killed the exec: a shim that
 //!   holds those FIFOs open makes ExecSync never answer.
@@ -53,7 +54,8 @@ use crate::containerd::Footprint;
 use crate::driver;
 
 /// How long a CRI call may take unless told otherwise: far longer than any takes on a loaded
-/// 2-core machine (RunPodSandbox, the slowest, about a second), so only a hang reaches it.
+/// 2-core machine (RunPodSandbox, the slowest, well under a second here), so only a hang
+/// reaches it.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(30);
 /// How often the waiting helpers ask again.
 const POLL: Duration = Duration::from_millis(20);
