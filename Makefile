@@ -77,6 +77,8 @@ lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 
+# Every test file runs even after one failed (--no-fail-fast), so that one known shim bug does not
+# hide the state of the rest.
 # `cargo test` builds the binaries of the packages whose integration tests it runs, which leaves
 # out the test kit's (fake-runtime, shim-driver): they are built first. Tests needing what this
 # host lacks (youki, a kernel criu can checkpoint on) are ignored, so cargo counts them as such,
@@ -84,7 +86,7 @@ lint:
 test: deps lint
 	$(CARGO) build --locked --workspace --bins
 	@mkdir -p target
-	@{ RUST_TEST_THREADS=$(TEST_THREADS) $(CARGO) test --locked 2>&1; echo $$? > target/test.status; } \
+	@{ RUST_TEST_THREADS=$(TEST_THREADS) $(CARGO) test --locked --no-fail-fast 2>&1; echo $$? > target/test.status; } \
 	  | tee target/test.log
 	@ignored=$$(grep -E '^test .* \.\.\. ignored' target/test.log | sed 's/^test /  /'); \
 	if [ -n "$$ignored" ]; then \
