@@ -17,7 +17,8 @@
 //!   the Go shim lives). The daemon here runs in its scratch directory, which holds no shim, with
 //!   the shim under test's directory first on `PATH`; it caches each resolved path for its
 //!   lifetime.
-//! * **Plugins.** CRI is disabled (it would want CNI and an image), so are the snapshotters that
+//! * **Plugins.** CRI is disabled unless [`Options::cri`] asks for it (with empty CNI
+//!   directories, host-network pods and an image of the test kit's own), so are the snapshotters that
 //!   cannot work here (aufs runs `modprobe`, btrfs and zfs need their filesystems, devmapper is
 //!   unconfigured), overlayfs (`ctr run --rootfs` needs no snapshot) and the `opt` plugin, which
 //!   would create `/opt/containerd` on the host. The v1 `linux` runtime must stay: the tasks
