@@ -28,7 +28,9 @@ all: build
 
 # Debian packages the demo and the tests need, installed only when missing (needs root): runc and
 # busybox-static for every container, containerd (with ctr and its Go shim) for the v2 shim,
-# crun for the second-runtime test, criu for checkpoint/restore.
+# crun for the second-runtime test, criu for checkpoint/restore, docker.io (dockerd 20.10 and
+# /usr/bin/docker) for the Docker tests, protobuf-compiler for the test kit's CRI client
+# (k8s-cri generates its gRPC code with protoc at build time).
 deps:
 	@missing=""; \
 	command -v runc >/dev/null 2>&1 || missing="$$missing runc"; \
@@ -36,6 +38,8 @@ deps:
 	/bin/busybox --list >/dev/null 2>&1 || missing="$$missing busybox-static"; \
 	command -v crun >/dev/null 2>&1 || missing="$$missing crun"; \
 	command -v criu >/dev/null 2>&1 || missing="$$missing criu"; \
+	{ command -v dockerd >/dev/null 2>&1 && [ -x /usr/bin/docker ]; } || missing="$$missing docker.io"; \
+	command -v protoc >/dev/null 2>&1 || missing="$$missing protobuf-compiler"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
@@ -73,6 +77,8 @@ lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 
+# Every test file runs even after one failed (--no-fail-fast), so that one known shim bug does not
+# hide the state of the rest.
 # `cargo test` builds the binaries of the packages whose integration tests it runs, which leaves
 # out the test kit's (fake-runtime, shim-driver): they are built first. Tests needing what this
 # host lacks (youki, a kernel criu can checkpoint on) are ignored, so cargo counts them as such,
@@ -80,7 +86,7 @@ lint:
 test: deps lint
 	$(CARGO) build --locked --workspace --bins
 	@mkdir -p target
-	@{ RUST_TEST_THREADS=$(TEST_THREADS) $(CARGO) test --locked 2>&1; echo $$? > target/test.status; } \
+	@{ RUST_TEST_THREADS=$(TEST_THREADS) $(CARGO) test --locked --no-fail-fast 2>&1; echo $$? > target/test.status; } \
 	  | tee target/test.log
 	@ignored=$$(grep -E '^test .* \.\.\. ignored' target/test.log | sed 's/^test /  /'); \
 	if [ -n "$$ignored" ]; then \

@@ -7,7 +7,6 @@
 //! them where the tool works, and they fail, not skip, where it does not.
 
 use std::io::Write;
-use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
@@ -99,30 +98,6 @@ fn init_and_execs_through(runtime: String, scratch: &Scratch, start_when: StartW
         "{} still knows the container: the shim's delete did not run",
         spec.runtime
     );
-}
-
-/// How to run crun here. crun 1.8 refuses to create anything on a hybrid cgroup layout whose v2
-/// hierarchy holds a controller (`cgroups in hybrid mode not supported`), which is this machine's
-/// layout. Where that is the case, a wrapper unmounts the v2 hierarchy in a private mount
-/// namespace and execs crun, which then manages cgroups v1 as runc does; the wrapper keeps the
-/// pid the shim spawned, so nothing else changes.
-fn crun_program(bin: &Path) -> String {
-    let controllers = std::fs::read_to_string("/sys/fs/cgroup/unified/cgroup.controllers");
-    if controllers.map(|c| c.trim().is_empty()).unwrap_or(true) {
-        return "crun".into();
-    }
-    let wrapper = bin.join("crun-cgroup-v1");
-    std::fs::write(
-        &wrapper,
-        "#!/bin/sh\nexec unshare --mount --propagation private \\\n  sh -c 'umount /sys/fs/cgroup/unified && exec crun \"$@\"' crun \"$@\"\n",
-    )
-    .expect("write crun wrapper");
-    std::fs::set_permissions(
-        &wrapper,
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .expect("chmod crun wrapper");
-    wrapper.display().to_string()
 }
 
 #[test]

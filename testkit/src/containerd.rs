@@ -17,7 +17,8 @@
 //!   the Go shim lives). The daemon here runs in its scratch directory, which holds no shim, with
 //!   the shim under test's directory first on `PATH`; it caches each resolved path for its
 //!   lifetime.
-//! * **Plugins.** CRI is disabled (it would want CNI and an image), so are the snapshotters that
+//! * **Plugins.** CRI is disabled unless [`Options::cri`] asks for it (with empty CNI
+//!   directories, host-network pods and an image of the test kit's own), so are the snapshotters that
 //!   cannot work here (aufs runs `modprobe`, btrfs and zfs need their filesystems, devmapper is
 //!   unconfigured), overlayfs (`ctr run --rootfs` needs no snapshot) and the `opt` plugin, which
 //!   would create `/opt/containerd` on the host. The v1 `linux` runtime must stay: the tasks
@@ -74,9 +75,12 @@ const MAX_SOCKET_PATH: usize = 107;
 /// How much of the daemon's log an error message quotes.
 const LOG_TAIL_BYTES: u64 = 8 * 1024;
 
+/// The CRI plugin, off unless [`Options::cri`] asks for it.
+const CRI_PLUGIN: &str = "io.containerd.grpc.v1.cri";
+
 /// Plugins this daemon does without; the module documentation says why each one.
 const DISABLED_PLUGINS: [&str; 7] = [
-    "io.containerd.grpc.v1.cri",
+    CRI_PLUGIN,
     "io.containerd.internal.v1.opt",
     "io.containerd.snapshotter.v1.aufs",
     "io.containerd.snapshotter.v1.btrfs",
@@ -84,6 +88,18 @@ const DISABLED_PLUGINS: [&str; 7] = [
     "io.containerd.snapshotter.v1.zfs",
     "io.containerd.snapshotter.v1.overlayfs",
 ];
+
+/// CRI's containerd namespace: fixed, and so shared by every CRI-enabled daemon on the host.
+pub const CRI_NAMESPACE: &str = "k8s.io";
+/// dockerd's containerd namespace (its `--containerd-namespace` default).
+pub const DOCKER_NAMESPACE: &str = "moby";
+/// The CRI runtime handler (`RunPodSandboxRequest.runtime_handler`) that selects the shim under
+/// test by tinyshim's own runtime name, `io.containerd.tinyshim.v2`. The default handler, `""`,
+/// is `runc`, `io.containerd.runc.v2`, which resolves to the shim under test installed as
+/// `containerd-shim-runc-v2`.
+pub const CRI_TINYSHIM_HANDLER: &str = "tinyshim";
+/// The runc shim's binary name, which the CRI daemon finds first on its `PATH`.
+const RUNC_SHIM_BINARY: &str = "containerd-shim-runc-v2";
 
 /// The environment variable that chooses the v2 shim the tests drive: `go` for the Go runc
 /// shim, `tinyshim` or nothing for tinyshim's. [`ShimUnderTest::selected`] is the one place
@@ -162,6 +178,17 @@ pub struct Options {
     /// also passes `-debug` to every shim, which then logs more itself; a benchmark wants
     /// `info`, containerd's own default.
     pub log_level: String,
+    /// The CRI plugin on, for [`crate::cri::Cri`]: see [`Options::cri`].
+    pub cri: bool,
+    /// A namespace other daemons on the host may use too (`k8s.io` for CRI, `moby` for
+    /// dockerd) instead of one of the daemon's own; the clean-up then removes only what the
+    /// ids this daemon used left in it.
+    pub namespace: Option<String>,
+    /// The shim under test linked as `containerd-shim-runc-v2` (and as
+    /// `containerd-shim-tinyshim-v2`) in a directory first on the daemon's `PATH`, so that
+    /// `io.containerd.runc.v2` resolves to it: how Docker 20.10 and CRI's default runtime
+    /// reach it.
+    pub shim_as_runc_v2: bool,
 }
 
 impl Options {
@@ -173,6 +200,38 @@ impl Options {
             env: Vec::new(),
             start_timeout: DEFAULT_START_TIMEOUT,
             log_level: "debug".into(),
+            cri: false,
+            namespace: None,
+            shim_as_runc_v2: false,
+        }
+    }
+
+    /// A daemon with the CRI plugin on, in namespace [`CRI_NAMESPACE`], whose sandbox image is
+    /// the test kit's busybox image ([`crate::image`], imported and known to CRI before
+    /// [`Containerd::start`] returns). Both routes to the shim under test are configured, and a
+    /// pod picks one by its runtime handler: `""` (runtime `runc`, type `io.containerd.runc.v2`,
+    /// the shim installed as `containerd-shim-runc-v2` first on the daemon's `PATH`) or
+    /// [`CRI_TINYSHIM_HANDLER`] (type `io.containerd.tinyshim.v2`, with an options table whose
+    /// `ConfigPath` CRI passes on as `runtimeoptions.v1.Options`). Under
+    /// `TINYSHIM_V2_SHIM=go` both names are the Go shim, and the tinyshim runtime has no
+    /// options table, which the Go shim cannot decode.
+    pub fn cri() -> Options {
+        Options {
+            cri: true,
+            namespace: Some(CRI_NAMESPACE.into()),
+            shim_as_runc_v2: true,
+            ..Options::go_shim()
+        }
+    }
+
+    /// The daemon behind a [`crate::docker::Dockerd`]: dockerd 20.10 runs every container as
+    /// `io.containerd.runc.v2` in namespace [`DOCKER_NAMESPACE`], so the shim under test is
+    /// installed as `containerd-shim-runc-v2`.
+    pub fn for_dockerd() -> Options {
+        Options {
+            namespace: Some(DOCKER_NAMESPACE.into()),
+            shim_as_runc_v2: true,
+            ..Options::go_shim()
         }
     }
 
@@ -268,9 +327,10 @@ impl Containerd {
             "{} is too long for a unix socket: use a shorter CARGO_TARGET_DIR",
             longest.display()
         );
+        let namespace = options.namespace.clone().unwrap_or_else(unused_namespace);
         let mut daemon = Containerd {
             options,
-            namespace: unused_namespace(),
+            namespace,
             dir,
             child: None,
             footprint: Arc::default(),
@@ -279,15 +339,123 @@ impl Containerd {
         for sub in ["root", "state", "fifo"] {
             std::fs::create_dir_all(daemon.dir.join(sub)).expect("create the daemon's dirs");
         }
+        if daemon.options.shim_as_runc_v2 {
+            daemon.install_shim_as_runc_v2();
+        }
+        if daemon.options.cri {
+            daemon.prepare_cri();
+        }
         std::fs::write(daemon.config_path(), daemon.config_text()).expect("write config.toml");
         if let Err(error) = daemon.launch(&containerd) {
             panic!("{error}");
         }
-        // ctr events needs the namespace to exist to probe its subscription (crate::events).
+        if daemon.options.cri {
+            // CRI made its namespace itself.
+            daemon.import_sandbox_image();
+        } else if daemon.options.namespace.is_none() {
+            // ctr events needs the namespace to exist to probe its subscription
+            // (crate::events).
+            daemon
+                .ctr()
+                .ok(&["namespaces", "create", &daemon.namespace.clone()]);
+        }
         daemon
-            .ctr()
-            .ok(&["namespaces", "create", &daemon.namespace.clone()]);
-        daemon
+    }
+
+    /// The daemon's `PATH` directory with the shim under test under both shim names.
+    fn install_shim_as_runc_v2(&mut self) {
+        let bin = self.dir.join("bin");
+        std::fs::create_dir_all(&bin).expect("create the daemon's bin/");
+        let shim = ShimUnderTest::selected().binary();
+        for name in [RUNC_SHIM_BINARY, TINYSHIM_BINARY] {
+            std::os::unix::fs::symlink(&shim, bin.join(name))
+                .unwrap_or_else(|e| panic!("link {} as {name}: {e}", shim.display()));
+        }
+        self.options.shim_dir = Some(bin);
+    }
+
+    /// The CRI daemon's empty CNI directories, the pods' log directory and the file named by
+    /// the tinyshim runtime's `ConfigPath`.
+    fn prepare_cri(&mut self) {
+        for sub in [self.cni_dir().join("bin"), self.cni_dir().join("conf")] {
+            std::fs::create_dir_all(sub).expect("create the CRI daemon's dirs");
+        }
+        std::fs::create_dir_all(self.pod_logs_dir()).expect("create the pods' log dir");
+        // What 1.6 sends as runtimeoptions.v1.Options.config_path; the shim may read it one day.
+        std::fs::write(
+            self.cri_runtime_config(),
+            "# runc options for tinyshim under its own name (CRI ConfigPath)\n",
+        )
+        .expect("write the tinyshim runtime's ConfigPath file");
+    }
+
+    /// Imports [`crate::image::docker_archive`] as [`crate::image::IMAGE_NAME`] and waits until
+    /// CRI lists it: CRI learns of an image ctr imported from an event, and a pod started
+    /// before that would make it try to pull the sandbox image from the network.
+    fn import_sandbox_image(&self) {
+        let archive = crate::image::docker_archive();
+        self.ctr().ok(&[
+            "images",
+            "import",
+            "--snapshotter",
+            "native",
+            &archive.display().to_string(),
+        ]);
+        let cri = self.cri();
+        let deadline = Instant::now() + self.options.start_timeout;
+        while !cri.has_image(crate::image::IMAGE_NAME) {
+            assert!(
+                Instant::now() < deadline,
+                "CRI did not list the imported {} within {:?}; containerd's log:\n{}",
+                crate::image::IMAGE_NAME,
+                self.options.start_timeout,
+                self.log_tail()
+            );
+            driver::pause(Duration::from_millis(10));
+        }
+    }
+
+    /// A CRI client for this daemon (started with [`Options::cri`]).
+    pub fn cri(&self) -> crate::cri::Cri {
+        assert!(self.options.cri, "this containerd was started without CRI");
+        crate::cri::Cri::connect(self.cri_daemon()).unwrap_or_else(|error| panic!("{error}"))
+    }
+
+    fn cri_daemon(&self) -> crate::cri::Daemon {
+        crate::cri::Daemon {
+            address: self.address(),
+            log: self.log_path(),
+            cgroup_root: self.cgroup_root(),
+            pod_logs: self.pod_logs_dir(),
+            footprint: Arc::clone(&self.footprint),
+        }
+    }
+
+    /// The empty CNI `bin` and `conf` directories' parent: host-network pods need no CNI.
+    fn cni_dir(&self) -> PathBuf {
+        self.dir.join("cni")
+    }
+
+    /// Where the tests put their pods' log directories (`PodSandboxConfig.log_directory`).
+    pub fn pod_logs_dir(&self) -> PathBuf {
+        self.dir.join("pod-logs")
+    }
+
+    /// The tinyshim runtime's `ConfigPath` file.
+    pub fn cri_runtime_config(&self) -> PathBuf {
+        self.dir.join("tinyshim-runc.toml")
+    }
+
+    /// The cgroup parent under which every pod or dockerd container of this daemon should
+    /// live (`/tinyshim-<scratch dir name>`): one per daemon, so that its clean-up can remove
+    /// what runc leaves of it in every hierarchy without touching another test's.
+    pub fn cgroup_root(&self) -> String {
+        let name = self
+            .dir
+            .file_name()
+            .and_then(|name| name.to_str())
+            .unwrap_or("ctd");
+        format!("/tinyshim-{name}")
     }
 
     /// The namespace every command of this daemon's [`Ctr`] uses.
@@ -395,7 +563,7 @@ impl Containerd {
     /// The shim processes serving this daemon's namespace (not the short-lived `start` and
     /// `delete` invocations), by pid.
     pub fn shim_pids(&self) -> Vec<i32> {
-        shim_processes(&self.namespace)
+        self.shim_processes()
             .into_iter()
             .filter(|(_, argv)| {
                 !matches!(
@@ -451,13 +619,17 @@ impl Containerd {
                 .filter(|socket| socket.symlink_metadata().is_ok())
                 .map(|socket| format!("shim socket {}", socket.display())),
         );
-        for (what, dir) in [
-            ("runc container", self.runc_root()),
-            ("bundle", self.bundles_dir()),
-        ] {
-            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-                left.push(format!("{what} {}", entry.path().display()));
-            }
+        left.extend(
+            self.own_runc_entries()
+                .into_iter()
+                .map(|id| format!("runc container {}", self.runc_root().join(id).display())),
+        );
+        for entry in std::fs::read_dir(self.bundles_dir())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            left.push(format!("bundle {}", entry.path().display()));
         }
         left.extend(
             mount_points()
@@ -503,9 +675,10 @@ impl Containerd {
         };
         let disabled: Vec<String> = DISABLED_PLUGINS
             .iter()
+            .filter(|name| !(self.options.cri && **name == CRI_PLUGIN))
             .map(|name| format!("\"{name}\""))
             .collect();
-        format!(
+        let mut text = format!(
             "version = 2\n\
              root = {root}\n\
              state = {state}\n\
@@ -524,6 +697,54 @@ impl Containerd {
             grpc = quoted(self.address()),
             ttrpc = quoted(self.ttrpc_address()),
             level = serde_json::to_string(&self.options.log_level).expect("a string serializes"),
+        );
+        if self.options.cri {
+            text.push_str(&self.cri_config_text());
+        }
+        text
+    }
+
+    /// The CRI plugin's table (see [`Options::cri`]). `restrict_oom_score_adj` keeps the pods'
+    /// OOM scores at or above the test's own (CRI would give the pause process -998), and
+    /// AppArmor is off so that on a host that has it CRI loads no profile into its kernel.
+    fn cri_config_text(&self) -> String {
+        let quoted = |path: PathBuf| {
+            serde_json::to_string(&path.display().to_string()).expect("a string serializes")
+        };
+        let cri = format!("[plugins.\"{CRI_PLUGIN}\"]");
+        let runtimes = format!("[plugins.\"{CRI_PLUGIN}\".containerd.runtimes");
+        // The Go shim cannot decode the runtimeoptions.v1.Options CRI would then send (its
+        // `start` fails with "type with url runtimeoptions.v1.Options: not found"), so it gets
+        // none under tinyshim's name.
+        let options = match ShimUnderTest::selected() {
+            ShimUnderTest::Tinyshim => format!(
+                "\n{runtimes}.{CRI_TINYSHIM_HANDLER}.options]\n  ConfigPath = {}\n",
+                quoted(self.cri_runtime_config())
+            ),
+            ShimUnderTest::Go => String::new(),
+        };
+        format!(
+            "\n{cri}\n\
+             \x20 sandbox_image = \"{image}\"\n\
+             \x20 disable_apparmor = true\n\
+             \x20 restrict_oom_score_adj = true\n\
+             \x20 enable_selinux = false\n\
+             \n{cri_table}.containerd]\n\
+             \x20 snapshotter = \"native\"\n\
+             \x20 default_runtime_name = \"runc\"\n\
+             \n{runtimes}.runc]\n\
+             \x20 runtime_type = \"{GO_RUNC_RUNTIME}\"\n\
+             \n{runtimes}.{CRI_TINYSHIM_HANDLER}]\n\
+             \x20 runtime_type = \"{TINYSHIM_RUNTIME}\"\n\
+             {options}\
+             \n{cri_table}.cni]\n\
+             \x20 bin_dir = {cni_bin}\n\
+             \x20 conf_dir = {cni_conf}\n",
+            image = crate::image::IMAGE_NAME,
+            cri_table = format!("[plugins.\"{CRI_PLUGIN}\""),
+            options = options,
+            cni_bin = quoted(self.cni_dir().join("bin")),
+            cni_conf = quoted(self.cni_dir().join("conf")),
         )
     }
 
@@ -639,7 +860,7 @@ impl Containerd {
     }
 
     /// Everything [`Drop`] does, once, returning what went wrong instead of panicking.
-    fn clean_up(&mut self) -> Vec<String> {
+    pub(crate) fn clean_up(&mut self) -> Vec<String> {
         if self.scratch.is_none() {
             return Vec::new();
         }
@@ -655,6 +876,15 @@ impl Containerd {
                 if let Err(error) = self.launch(&containerd) {
                     problems.push(format!("restart for clean-up: {error}"));
                 }
+            }
+        }
+        if self.is_running() && self.options.cri {
+            // CRI deletes what it runs as its own events come in: tasks deleted under it by
+            // ctr race its exit handlers ("is being deleted"), so its pods go through it first.
+            self.record_footprint();
+            match crate::cri::Cri::connect(self.cri_daemon()) {
+                Ok(cri) => problems.extend(cri.remove_every_pod(CLEANUP_CTR_TIMEOUT)),
+                Err(error) => problems.push(error),
             }
         }
         if self.is_running() {
@@ -698,6 +928,7 @@ impl Containerd {
         }
         problems.extend(self.kill_leftover_shims());
         problems.extend(self.remove_runc_state());
+        problems.extend(self.remove_cgroups());
         problems.extend(self.remove_sockets());
         problems.extend(self.remove_scratch());
         problems
@@ -709,8 +940,19 @@ impl Containerd {
         }
     }
 
+    /// The shim processes of this daemon: its namespace and its gRPC address on their command
+    /// lines (a namespace alone is not enough: every CRI daemon uses `k8s.io`, every dockerd
+    /// `moby`).
+    fn shim_processes(&self) -> Vec<(i32, Vec<String>)> {
+        let address = self.address().display().to_string();
+        shim_processes(&self.namespace)
+            .into_iter()
+            .filter(|(_, argv)| has_flag(argv, "address", &address))
+            .collect()
+    }
+
     fn kill_leftover_shims(&mut self) -> Vec<String> {
-        let leftovers = shim_processes(&self.namespace);
+        let leftovers = self.shim_processes();
         if leftovers.is_empty() {
             return Vec::new();
         }
@@ -744,12 +986,7 @@ impl Containerd {
     fn remove_runc_state(&self) -> Vec<String> {
         let root = self.runc_root();
         let mut problems = Vec::new();
-        let entries: Vec<String> = std::fs::read_dir(&root)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|entry| entry.file_name().to_str().map(str::to_string))
-            .collect();
+        let entries = self.own_runc_entries();
         if !entries.is_empty() {
             problems.push(format!(
                 "runc still had containers {entries:?} in {}",
@@ -764,9 +1001,67 @@ impl Containerd {
                 problems.push(error.to_string());
             }
         }
-        if root.exists() {
+        if self.options.namespace.is_some() {
+            // The namespace's directory is every such daemon's: only our containers' go.
+            for id in &entries {
+                let dir = root.join(id);
+                if dir.exists() {
+                    if let Err(error) = std::fs::remove_dir_all(&dir) {
+                        problems.push(format!("remove {}: {error}", dir.display()));
+                    }
+                }
+            }
+        } else if root.exists() {
             if let Err(error) = std::fs::remove_dir_all(&root) {
                 problems.push(format!("remove {}: {error}", root.display()));
+            }
+        }
+        problems
+    }
+
+    /// The entries of [`Containerd::runc_root`] that are this daemon's containers: all of them
+    /// in a namespace of its own, those of the ids it has used in the shared CRI one.
+    fn own_runc_entries(&self) -> Vec<String> {
+        let ids = self
+            .footprint
+            .lock()
+            .map(|footprint| footprint.ids.clone())
+            .unwrap_or_default();
+        std::fs::read_dir(self.runc_root())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|entry| entry.file_name().to_str().map(str::to_string))
+            .filter(|id| self.options.namespace.is_none() || ids.contains(id))
+            .collect()
+    }
+
+    /// Removes the cgroups runc created and left in every hierarchy: runc removes a
+    /// container's own cgroup, never the parents it created for it, which are
+    /// [`Containerd::cgroup_root`] (pods, dockerd) and, in a namespace of the daemon's own,
+    /// `/<namespace>` (ctr's default cgroup path is `/<namespace>/<id>`).
+    fn remove_cgroups(&self) -> Vec<String> {
+        let mut parents = vec![self.cgroup_root()];
+        if self.options.namespace.is_none() {
+            parents.push(format!("/{}", self.namespace));
+        }
+        let mut problems = Vec::new();
+        for (hierarchy, parent) in cgroup_hierarchies()
+            .into_iter()
+            .flat_map(|h| parents.iter().map(move |p| (h.clone(), p)))
+        {
+            let top = hierarchy.join(parent.trim_start_matches('/'));
+            if !top.exists() {
+                continue;
+            }
+            let mut dirs = Vec::new();
+            collect_dirs(&top, &mut dirs);
+            // Children before their parents.
+            dirs.sort_by_key(|dir| std::cmp::Reverse(dir.components().count()));
+            for dir in dirs {
+                if let Err(error) = std::fs::remove_dir(&dir) {
+                    problems.push(format!("rmdir {}: {error}", dir.display()));
+                }
             }
         }
         problems
@@ -808,12 +1103,7 @@ impl Containerd {
         let Some(scratch) = self.scratch.take() else {
             return Vec::new();
         };
-        let mut mounts = mounts_under(&self.dir);
-        mounts.sort_by_key(|m| std::cmp::Reverse(m.as_os_str().len()));
-        for mount in &mounts {
-            let _ = Command::new("umount").arg("-l").arg(mount).status();
-        }
-        let left = mounts_under(&self.dir);
+        let left = unmount_all_under(&self.dir);
         if left.is_empty() {
             drop(scratch);
             Vec::new()
@@ -886,15 +1176,46 @@ pub fn cmdline(pid: i32) -> Option<Vec<String>> {
 
 /// Whether `argv` carries `namespace` as its `-namespace` flag, in any of Go's flag spellings.
 fn has_namespace_flag(argv: &[String], namespace: &str) -> bool {
-    argv.iter()
-        .enumerate()
-        .any(|(index, arg)| match arg.as_str() {
-            "-namespace" | "--namespace" => argv.get(index + 1).is_some_and(|v| v == namespace),
-            other => other
-                .strip_prefix("-namespace=")
-                .or_else(|| other.strip_prefix("--namespace="))
-                .is_some_and(|v| v == namespace),
+    has_flag(argv, "namespace", namespace)
+}
+
+/// Whether `argv` carries flag `name` with `value`, in any of Go's flag spellings.
+fn has_flag(argv: &[String], name: &str, value: &str) -> bool {
+    let (single, double) = (format!("-{name}"), format!("--{name}"));
+    let (single_eq, double_eq) = (format!("-{name}="), format!("--{name}="));
+    argv.iter().enumerate().any(|(index, arg)| {
+        if *arg == single || *arg == double {
+            return argv.get(index + 1).is_some_and(|v| v == value);
+        }
+        arg.strip_prefix(&single_eq)
+            .or_else(|| arg.strip_prefix(&double_eq))
+            .is_some_and(|v| v == value)
+    })
+}
+
+/// The mount points of every cgroup hierarchy, v1 controllers and the v2 one, from
+/// `/proc/self/mountinfo`.
+pub fn cgroup_hierarchies() -> Vec<PathBuf> {
+    let table = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    table
+        .lines()
+        .filter_map(|line| {
+            let (before, after) = line.split_once(" - ")?;
+            let fstype = after.split(' ').next()?;
+            let point = before.split(' ').nth(4)?;
+            matches!(fstype, "cgroup" | "cgroup2").then(|| PathBuf::from(unescape_mountinfo(point)))
         })
+        .collect()
+}
+
+/// `dir` and every directory below it.
+fn collect_dirs(dir: &Path, into: &mut Vec<PathBuf>) {
+    into.push(dir.to_path_buf());
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
+            collect_dirs(&entry.path(), into);
+        }
+    }
 }
 
 /// Every process named `containerd-shim*` with `namespace` on its command line, with its argv.
@@ -956,6 +1277,17 @@ fn mount_points() -> Vec<PathBuf> {
         .filter_map(|line| line.split(' ').nth(4))
         .map(|field| PathBuf::from(unescape_mountinfo(field)))
         .collect()
+}
+
+/// Unmounts (lazily, deepest first) everything mounted at or below `dir`, and returns what is
+/// still mounted there.
+pub(crate) fn unmount_all_under(dir: &Path) -> Vec<PathBuf> {
+    let mut mounts = mounts_under(dir);
+    mounts.sort_by_key(|m| std::cmp::Reverse(m.as_os_str().len()));
+    for mount in &mounts {
+        let _ = Command::new("umount").arg("-l").arg(mount).status();
+    }
+    mounts_under(dir)
 }
 
 /// Mount points at or below `dir`.

@@ -11,6 +11,10 @@
 //! * [`containerd`], [`ctr`], [`events`] and [`pty`]: a private containerd per test for the v2
 //!   shim, `ctr` commands with timeouts, a background `ctr events`, and ctr on a terminal of the
 //!   test's own.
+//! * [`cri`] on [`image`]: a blocking CRI client making the kubelet's calls to a CRI-enabled
+//!   private containerd, and the busybox image it runs (also its pods' sandbox image).
+//! * [`docker`]: a private dockerd 20.10 on a private containerd whose runc shim is the shim
+//!   under test, and Debian's docker CLI for it.
 //! * [`ttrpc_client`] on [`protobuf`]: a raw ttrpc client, independent of the shim's code, to call
 //!   a shim's socket directly and send it what containerd never would.
 //! * the `fake-runtime` binary: an OCI runtime stand-in for failure injection;
@@ -20,11 +24,14 @@
 
 pub mod bundle;
 pub mod containerd;
+pub mod cri;
 pub mod ctr;
+pub mod docker;
 pub mod driver;
 pub mod events;
 pub mod fake;
 pub mod harness;
+pub mod image;
 pub mod procfs;
 pub mod protobuf;
 pub mod pty;
