@@ -4,8 +4,6 @@
 //! `tinyshim`, `io.containerd.tinyshim.v2`). A pod's containers share one shim, which exits
 //! once the pod is removed.
 
-use std::time::{Duration, Instant};
-
 use tinyshim_testkit::containerd::{Containerd, Options, ShimUnderTest, CRI_TINYSHIM_HANDLER};
 use tinyshim_testkit::cri::api::{ContainerState, PodSandboxState};
 use tinyshim_testkit::harness::{eventually, LONG};
@@ -57,17 +55,11 @@ fn pod_life_through(runtime_handler: &str) {
     eventually(LONG, "the pod's shim exits once the pod is removed", || {
         containerd.shim_pids().is_empty()
     });
-    // containerd finishes a grouped shim's tasks after the shim's connection closed, in the
-    // background: what is left must go, not be gone the moment the shim exits.
-    let deadline = Instant::now() + LONG;
-    let left = loop {
-        let left = containerd.leftovers();
-        if left.is_empty() || Instant::now() > deadline {
-            break left;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert_eq!(left, Vec::<String>::new(), "what the removed pod left");
+    assert_eq!(
+        containerd.leftovers(),
+        Vec::<String>::new(),
+        "what the removed pod left"
+    );
 }
 
 #[test]

@@ -108,7 +108,9 @@ pub fn mount_all(bundle: &Path, mounts: &[Mount]) -> Result<()> {
         .map_err(|e| Error::os(format!("mkdir {}", rootfs.display()), e))?;
     for m in mounts {
         if let Err(error) = mount_one(&rootfs, m) {
-            unmount_all(bundle);
+            // The mount's own failure is what the caller must hear of; nothing uses what was
+            // mounted before it, so taking that down cannot be refused as busy.
+            let _ = unmount_all(bundle);
             return Err(error);
         }
     }
@@ -146,17 +148,27 @@ fn mount_one(rootfs: &Path, m: &Mount) -> Result<()> {
     Ok(())
 }
 
-/// Takes down every mount stacked on `<bundle>/rootfs`; nothing mounted is no error.
-pub fn unmount_all(bundle: &Path) {
+/// Takes down every mount stacked on `<bundle>/rootfs`; nothing mounted is no error. A mount
+/// still busy (a process of the container not quite gone) is detached: it leaves the mount
+/// table now and goes once nothing uses it, where the Go shim would sleep and retry, which the
+/// loop cannot. Returns how many were detached so, or what failed.
+pub fn unmount_all(bundle: &Path) -> Result<usize> {
     let rootfs = bundle.join(ROOTFS);
+    let mut detached = 0;
     for _ in 0..MOST_STACKED {
         match umount2(&rootfs, MntFlags::empty()) {
-            Ok(()) => continue,
-            Err(Errno::EINTR) => continue,
+            Ok(()) | Err(Errno::EINTR) => continue,
+            Err(Errno::EBUSY) => {
+                umount2(&rootfs, MntFlags::MNT_DETACH)
+                    .map_err(|e| Error::os(format!("umount -l {}", rootfs.display()), e))?;
+                detached += 1;
+            }
             // EINVAL: nothing (more) is mounted there; ENOENT: no such directory.
-            Err(_) => return,
+            Err(Errno::EINVAL | Errno::ENOENT) => return Ok(detached),
+            Err(e) => return Err(Error::os(format!("umount {}", rootfs.display()), e)),
         }
     }
+    Ok(detached)
 }
 
 #[cfg(test)]

@@ -635,8 +635,10 @@ impl Containerd {
             mount_points()
                 .into_iter()
                 .filter(|mount| {
-                    mount.starts_with(&self.dir)
-                        || mount.to_string_lossy().contains(&self.namespace)
+                    // A shared namespace (CRI's, Docker's) names other daemons' mounts too.
+                    let own_namespace = self.options.namespace.is_none()
+                        && mount.to_string_lossy().contains(&self.namespace);
+                    mount.starts_with(&self.dir) || own_namespace
                 })
                 .map(|mount| format!("mount {}", mount.display())),
         );
@@ -780,6 +782,10 @@ impl Containerd {
             .map_err(|e| format!("spawn {}: {e}", containerd.display()))?;
         self.child = Some(child);
         self.wait_until_answering(started)?;
+        if self.options.cri {
+            let cri = crate::cri::Cri::connect(self.cri_daemon())?;
+            cri.wait_until_serving(self.options.start_timeout)?;
+        }
         Ok(())
     }
 

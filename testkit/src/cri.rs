@@ -180,6 +180,26 @@ impl Cri {
             .map(|result| result.map(tonic::Response::into_inner))
     }
 
+    /// Waits until the CRI plugin serves: it answers "server is not initialized yet" while it
+    /// loads its containers and reconnects to their shims, which a restarted daemon does after
+    /// it already answers ctr. Returns the last refusal if it never serves within `timeout`.
+    pub(crate) fn wait_until_serving(&self, timeout: Duration) -> Result<(), String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let mut service = self.service.clone();
+            let request = api::StatusRequest { verbose: false };
+            let refusal = match self.call_within(self.deadline, service.status(request)) {
+                Ok(Ok(_)) => return Ok(()),
+                Ok(Err(status)) => status.to_string(),
+                Err(_) => format!("no answer within {:?}", self.deadline),
+            };
+            if Instant::now() > deadline {
+                return Err(format!("CRI Status within {timeout:?}: {refusal}"));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Stops and removes every pod the daemon has, as a clean-up does: returns what failed
     /// instead of failing the test, each call under `deadline`.
     pub(crate) fn remove_every_pod(&self, deadline: Duration) -> Vec<String> {

@@ -90,7 +90,9 @@ pub fn delete(args: &Args, cwd: &Path, search: &OsStr) -> (Vec<u8>, Vec<Error>) 
         }
         Err(e) => warnings.push(e),
     }
-    rootfs::unmount_all(bundle);
+    if let Err(e) = rootfs::unmount_all(bundle) {
+        warnings.push(e);
+    }
     remove_dead_socket(bundle, &mut warnings);
     let pid = pid_file::read(&bundle.join(INIT_PID_FILE)).map_or(0, |pid| pid as u32);
     let response = DeleteResponse {

@@ -48,8 +48,12 @@ fn a_read_only_bind_of_a_directory_is_mounted_and_taken_down() {
     assert!(rootfs.join("marker").exists());
     let write = std::fs::write(rootfs.join("new"), b"y");
     assert!(write.is_err(), "read-only");
-    unmount_all(&bundle);
+    assert_eq!(unmount_all(&bundle).ok(), Some(0), "nothing was busy");
     assert!(!rootfs.join("marker").exists());
-    unmount_all(&bundle);
+    assert_eq!(
+        unmount_all(&bundle).ok(),
+        Some(0),
+        "nothing left to unmount"
+    );
     std::fs::remove_dir_all(&scratch).expect("clean up");
 }

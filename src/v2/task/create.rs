@@ -80,7 +80,9 @@ impl TaskService {
         rootfs::mount_all(&bundle, &request.rootfs).map_err(shim_error)?;
         let unmount = |error: CallError| {
             if !request.rootfs.is_empty() {
-                rootfs::unmount_all(&bundle);
+                if let Err(e) = rootfs::unmount_all(&bundle) {
+                    out.log.write(Level::Warning, &e.to_string());
+                }
             }
             error
         };

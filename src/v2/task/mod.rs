@@ -250,7 +250,17 @@ impl TaskService {
             }
         }
         if !container.rootfs.is_empty() {
-            crate::v2::rootfs::unmount_all(&container.bundle);
+            match crate::v2::rootfs::unmount_all(&container.bundle) {
+                Ok(0) => {}
+                Ok(detached) => out.log.write(
+                    Level::Warning,
+                    &format!(
+                        "{}: rootfs busy at delete: {detached} mount(s) detached",
+                        container.id
+                    ),
+                ),
+                Err(e) => out.log.write(Level::Warning, &e.to_string()),
+            }
         }
     }
 
