@@ -133,6 +133,18 @@ fn create_request(id: &str, bundle: &Path, stdout: &str) -> Vec<u8> {
         .finish()
 }
 
+/// `UpdateTaskRequest{1 id, 2 resources Any{1 type_url, 2 value}}`.
+fn update_request(id: &str, type_url: &str, value: &[u8]) -> Vec<u8> {
+    let any = MessageWriter::new()
+        .string(1, type_url)
+        .bytes(2, value)
+        .finish();
+    MessageWriter::new().string(1, id).message(2, &any).finish()
+}
+
+/// The type URL of an OCI `LinuxResources` in an Update.
+const RESOURCES: &str = "types.containerd.io/opencontainers/runtime-spec/1/LinuxResources";
+
 /// A bundle for a task other than `c1`, on the shared rootfs.
 fn spare_bundle(dir: &Path) -> PathBuf {
     let bundle = dir.join("bundle");
@@ -304,6 +316,27 @@ mod tinyshim_only {
                 names: text(&directory),
             },
             Case {
+                what: "Update with resources of another type",
+                input: call(
+                    "Update",
+                    update_request(ID, "containerd.runc.v1.Options", b"{}"),
+                ),
+                code: code::INVALID_ARGUMENT,
+                names: "containerd.runc.v1.Options".into(),
+            },
+            Case {
+                what: "Update with resources that are not JSON",
+                input: call("Update", update_request(ID, RESOURCES, b"{\"memory\":")),
+                code: code::INVALID_ARGUMENT,
+                names: "resources".into(),
+            },
+            Case {
+                what: "Update of an unknown task",
+                input: call("Update", update_request(unknown, RESOURCES, b"{}")),
+                code: code::NOT_FOUND,
+                names: unknown.into(),
+            },
+            Case {
                 what: "Create of a bundle without config.json",
                 input: call("Create", create_request("no-config", &empty_bundle, "")),
                 code: code::NOT_FOUND,
@@ -342,6 +375,26 @@ mod tinyshim_only {
             b"",
             "the shim wrote into the regular file"
         );
+    }
+
+    #[test]
+    fn an_update_of_a_stopped_container_is_refused_without_running_runc() {
+        let target = Target::start();
+        let ctr = target.containerd.ctr();
+        ctr.run("stopped", &["true"]).detached().ok();
+        ctr.wait_for_status("stopped", "STOPPED", LONG);
+        let socket = target.containerd.task_socket("stopped");
+        let mut client = Client::connect(&socket).expect("connect");
+        let reply = client
+            .call(
+                TASK_SERVICE,
+                "Update",
+                &update_request("stopped", RESOURCES, b"{}"),
+            )
+            .expect("a reply");
+        assert_refused(&reply, code::FAILED_PRECONDITION, "stopped container");
+        ctr.ok(&["tasks", "delete", "stopped"]);
+        target.assert_unharmed(&mut target.client());
     }
 
     #[test]

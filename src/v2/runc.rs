@@ -8,7 +8,7 @@
 //!   start ID
 //!   exec --process F --pid-file B/<exec>.pid [--console-socket S] --detach ID
 //!   kill [--all] ID <signal number>        delete [--force] ID
-//!   pause ID    resume ID    ps --format json ID
+//!   pause ID    resume ID    ps --format json ID    update --resources F ID
 //! ```
 
 use std::ffi::OsString;
@@ -193,6 +193,17 @@ impl CommandLines<'_> {
         let mut args = self.global(subcommand);
         args.push(self.id.into());
         CommandLine { args, subcommand }
+    }
+
+    /// `update --resources <file>`: the container's resources as the OCI `LinuxResources` JSON
+    /// in `resources` (runc also reads `-` as stdin; crun reads only a file).
+    pub fn update(&self, resources: &Path) -> CommandLine {
+        let mut args = self.global("update");
+        args.extend(["--resources".into(), resources.into(), self.id.into()]);
+        CommandLine {
+            args,
+            subcommand: "update",
+        }
     }
 
     /// `ps --format json`: the container's pids as a JSON list.

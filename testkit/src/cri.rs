@@ -501,6 +501,25 @@ impl Cri {
             .expect("ContainerStatus has a status")
     }
 
+    /// The host pid of a running container's process, from ContainerStatus's verbose info (the
+    /// JSON containerd adds under `info`).
+    pub fn container_pid(&self, id: &str) -> i32 {
+        let mut service = self.service.clone();
+        let request = api::ContainerStatusRequest {
+            container_id: id.into(),
+            verbose: true,
+        };
+        let what = format!("ContainerStatus {id} (verbose)");
+        let result = self.call(&what, self.deadline, service.container_status(request));
+        let info = self.ok(&what, result).info;
+        let pid = info
+            .get("info")
+            .and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok())
+            .and_then(|value| value["pid"].as_i64());
+        pid.and_then(|pid| i32::try_from(pid).ok())
+            .unwrap_or_else(|| panic!("{what}: no pid in {info:?}"))
+    }
+
     /// Polls ContainerStatus until the container is in `state`, failing the test after
     /// `timeout` with the last status.
     pub fn wait_for_state(

@@ -179,3 +179,29 @@ pub fn fds_on(pid: i32, path: &Path) -> usize {
         .filter(|target| *target == path)
         .count()
 }
+
+/// The content of `file` in the cgroup of `pid` in the v1 hierarchy of `controller` (or in its
+/// unified cgroup, on a cgroup v2 host), trimmed; `None` when there is no such file.
+pub fn cgroup_file(pid: i32, controller: &str, file: &str) -> Option<String> {
+    let table = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
+    let hierarchies = crate::containerd::cgroup_hierarchies();
+    table.lines().find_map(|line| {
+        let mut fields = line.splitn(3, ':');
+        let (_, controllers, path) = (fields.next()?, fields.next()?, fields.next()?);
+        let mount = hierarchies.iter().find(|mount| {
+            let name = mount.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if controllers.is_empty() {
+                // The unified hierarchy of a cgroup v2 host (on a hybrid one it holds no
+                // controller worth reading).
+                mount.as_path() == Path::new("/sys/fs/cgroup")
+            } else {
+                controllers.split(',').any(|c| c == controller)
+                    && name.split(',').any(|c| c == controller)
+            }
+        })?;
+        let dir = mount.join(path.trim_start_matches('/'));
+        std::fs::read_to_string(dir.join(file))
+            .ok()
+            .map(|text| text.trim().to_string())
+    })
+}

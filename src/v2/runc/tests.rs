@@ -88,6 +88,15 @@ fn every_command_line_has_go_runcs_form() {
         text(lines(&settings).ps()),
         format!("{GLOBAL} ps --format json c1")
     );
+    assert_eq!(
+        text(lines(&settings).update(Path::new("/b/r.json"))),
+        format!("{GLOBAL} update --resources /b/r.json c1")
+    );
+    settings.systemd_cgroup = true;
+    assert_eq!(
+        text(lines(&settings).update(Path::new("/b/r.json"))),
+        format!("{GLOBAL} --systemd-cgroup update --resources /b/r.json c1")
+    );
 }
 
 #[test]

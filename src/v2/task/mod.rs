@@ -24,6 +24,7 @@ pub mod queries;
 pub mod records;
 pub mod request;
 pub mod start;
+pub mod update;
 pub mod wait;
 
 use std::collections::{BTreeMap, HashMap};
@@ -91,6 +92,8 @@ pub struct TaskService {
     containers: BTreeMap<String, Container>,
     /// The processes served, by their key in the core.
     served: HashMap<ProcessKey, Served>,
+    /// Updates made so far, which names each one's resources file.
+    updates: u64,
 }
 
 impl TaskService {
@@ -100,6 +103,7 @@ impl TaskService {
             namespace: namespace.to_string(),
             containers: BTreeMap::new(),
             served: HashMap::new(),
+            updates: 0,
         }
     }
 
@@ -160,6 +164,10 @@ impl TaskService {
                 let step = self.close_io(out, &request);
                 self.finish(out, reply, step);
             }
+            TaskRequest::Update(request) => {
+                let step = self.update(out, request);
+                self.finish(out, reply, step);
+            }
             TaskRequest::Pause(request) => {
                 let step = self.freeze(&request.id, true);
                 self.finish(out, reply, step);
@@ -170,9 +178,7 @@ impl TaskService {
             }
             // The shim's own life, which its frontend handles.
             TaskRequest::Shutdown(_) => out.answer(reply, Ok(Empty {})),
-            other @ (TaskRequest::Stats(_)
-            | TaskRequest::Update(_)
-            | TaskRequest::Checkpoint(_)) => {
+            other @ (TaskRequest::Stats(_) | TaskRequest::Checkpoint(_)) => {
                 let error = CallError::new(
                     Code::Unimplemented,
                     format!("{} is not implemented by tinyshim", other.method()),

@@ -57,6 +57,20 @@ pub enum RuncThen {
         /// The container.
         id: String,
     },
+    /// Update, its resources in `file` until runc returns.
+    Update {
+        /// The resources file.
+        file: std::path::PathBuf,
+    },
+}
+
+impl RuncThen {
+    /// The call will not run: what it left for runc goes.
+    fn abandon(&self) {
+        if let RuncThen::Update { file } = self {
+            let _ = std::fs::remove_file(file);
+        }
+    }
 }
 
 /// How a call goes on once checked: answered now, or parked under what it waits for.
@@ -144,6 +158,7 @@ impl TaskService {
         ) {
             Ok(_) => container.deleting |= deleting,
             Err((error, Child::Runc { reply, then })) => {
+                then.abandon();
                 let error = match then {
                     // containerd takes NotFound from Delete for a task that is gone.
                     RuncThen::Delete { .. } => CallError::new(Code::Unknown, error.to_string()),
@@ -174,6 +189,7 @@ impl TaskService {
                 RuncThen::Freeze { id, pause } => self.frozen(out, reply, &returned, &id, pause),
                 RuncThen::Pids { id } => self.listed(out, reply, &returned, &id),
                 RuncThen::Delete { id } => self.runc_deleted(out, reply, &returned, &id),
+                RuncThen::Update { file } => super::update::updated(out, reply, &returned, &file),
             },
             Child::Cleanup => {}
             Child::Logger { id } => {

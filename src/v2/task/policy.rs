@@ -58,6 +58,24 @@ pub fn may_exec(init: Phase, execs: usize, id: &str) -> Result<(), CallError> {
     Ok(())
 }
 
+/// Whether Update may change the resources of container `id` whose init is in `init`: from
+/// its creation until it stops, paused included.
+pub fn may_update(init: Phase, id: &str) -> Result<(), CallError> {
+    if init.is_stopped() {
+        return Err(CallError::new(
+            Code::FailedPrecondition,
+            "cannot update a stopped container",
+        ));
+    }
+    if init == Phase::Launching {
+        return Err(CallError::new(
+            Code::FailedPrecondition,
+            format!("container {id} is not created yet"),
+        ));
+    }
+    Ok(())
+}
+
 /// Whether Delete may remove container `id` whose init is in `init`; `deleting` says a Delete
 /// is under way already. A created init may go (its start failed, or nobody started it).
 pub fn may_delete_init(init: Phase, deleting: bool, id: &str) -> Result<(), CallError> {

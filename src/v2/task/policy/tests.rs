@@ -85,6 +85,26 @@ fn exec_is_refused_in_a_stopped_container_and_past_the_exec_limit() {
 }
 
 #[test]
+fn update_is_allowed_from_creation_until_the_container_stops() {
+    let stopped = failed_precondition("cannot update a stopped container");
+    let rows = [
+        (
+            Phase::Launching,
+            failed_precondition("container c1 is not created yet"),
+        ),
+        (Phase::Created { pid: PID }, None),
+        (Phase::Starting { pid: PID }, None),
+        (Phase::Running { pid: PID }, None),
+        (EXITING, stopped.clone()),
+        (EXITED, stopped.clone()),
+        (Phase::Failed, stopped),
+    ];
+    for (phase, refused) in rows {
+        assert_eq!(refusal(may_update(phase, "c1")), refused, "{phase:?}");
+    }
+}
+
+#[test]
 fn delete_refuses_a_process_that_runs_or_is_being_made_and_a_second_delete() {
     let running = failed_precondition("cannot delete a running process");
     let init_rows = [
