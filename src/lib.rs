@@ -5,7 +5,8 @@
 //!   [`supervisor`], the core both frontends drive;
 //! * the process: [`process`] (its phase machine, stdio, drain);
 //! * the mechanisms: [`io`] (pumps, FIFOs, pipes, console socket, legacy PTY), [`reaper`]
-//!   (signals and wait statuses), [`runtime`] (runtime calls as children of the loop);
+//!   (signals and wait statuses), [`runtime`] (runtime calls as children of the loop),
+//!   [`cgroup`] (a container's cgroup: its metrics for Stats, its OOM kills);
 //! * the frontends: [`v02`] and [`v2`];
 //! * [`config`] (the environment, read once) and [`error`].
 //!
@@ -15,6 +16,7 @@
 
 #![warn(missing_docs)]
 
+pub mod cgroup;
 pub mod config;
 pub mod error;
 pub mod event_loop;
