@@ -1,6 +1,7 @@
 //! `tinyshim::cgroup` against the kernel on a cgroup v1 host: cgroups the tests make under
 //! unique names, processes moved into them, Stats read from them, OOM kills watched through a
-//! real [`EventLoop`] as the shim registers them.
+//! real [`EventLoop`] as the shim registers them. A hybrid host's cgroup2 mount serves for the
+//! v2 files that exist without controllers (`cpu.stat`, the pressure files).
 //!
 //! They need root and a v1 (or hybrid) host with the memory, cpu, cpuacct, pids and blkio
 //! controllers, and `/bin/busybox`. Elsewhere they fail saying so: a check that did not run is
@@ -17,7 +18,7 @@ use tinyshim::cgroup::{
     Cgroup, Controller, Host, Metrics, Mode, OomWatcher, StatsError, V1Paths, CGROUP_ROOT,
 };
 use tinyshim::event_loop::EventLoop;
-use tinyshim::v2::proto::cgroups::v1;
+use tinyshim::v2::proto::cgroups::{v1, v2};
 
 /// Far longer than anything here takes on a loaded machine: only a hang reaches it.
 const LONG: Duration = Duration::from_secs(60);
@@ -409,6 +410,68 @@ fn a_direct_read_is_counted_per_device_and_the_device_named_from_proc_partitions
         .io_serviced_recursive
         .iter()
         .any(|e| e.major == major && e.op == "Read" && e.value > 0));
+}
+
+#[test]
+fn a_cgroup2_directory_of_the_hybrid_mount_reads_as_v2_and_its_removal_as_not_found() {
+    let _host = v1_host();
+    // No controller is enabled below the hybrid mount: the core files are all there is.
+    let unified = Path::new(CGROUP_ROOT).join("unified");
+    let dir = unified.join(format!(
+        "tinyshim-cgroup-test-{}-{}",
+        std::process::id(),
+        CGROUPS.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
+    struct Remove<'a>(&'a Path);
+    impl Drop for Remove<'_> {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir(self.0);
+        }
+    }
+    let remove = Remove(&dir);
+    let mut child = Parked::spawn("/bin/sh -c 'while :; do :; done'");
+    std::fs::write(dir.join("cgroup.procs"), child.pid().to_string()).expect("move into v2");
+    child.release();
+    let cgroup = Cgroup::unified(&dir);
+    let host = Host::from_mountinfo(Mode::Unified, "");
+    let metrics = |cgroup: &Cgroup| -> v2::Metrics {
+        match cgroup.metrics(&host).expect("stats") {
+            Metrics::V2(metrics) => metrics,
+            other => panic!("a unified cgroup gave {other:?}"),
+        }
+    };
+    let first = metrics(&cgroup);
+    assert!(
+        first.cpu.as_ref().is_some_and(|cpu| cpu.psi.is_some()),
+        "cpu.pressure"
+    );
+    assert!(
+        first.memory.as_ref().is_some_and(|m| m.psi.is_some()),
+        "memory.pressure"
+    );
+    assert!(
+        first.io.as_ref().is_some_and(|io| io.psi.is_some()),
+        "io.pressure"
+    );
+    assert_eq!(
+        first.memory_events, None,
+        "no memory controller, no memory.events"
+    );
+    assert_eq!(first.pids, Some(v2::PidsStat::default()));
+    let usage = |m: &v2::Metrics| m.cpu.as_ref().map_or(0, |cpu| cpu.usage_usec);
+    let deadline = Instant::now() + LONG;
+    while usage(&metrics(&cgroup)) <= usage(&first) {
+        assert!(Instant::now() < deadline, "usage_usec never rose");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(
+        cgroup.stats(&host).expect("stats").type_url,
+        "io.containerd.cgroups.v2.Metrics"
+    );
+    child.kill();
+    drop(remove);
+    assert!(matches!(cgroup.stats(&host), Err(StatsError::Gone { .. })));
 }
 
 // ----------------------------------------------------------------------------------------------
