@@ -6,7 +6,8 @@
 //!   after `runc create` ([`Host::cgroup_of`]) and kept by the shim: a v2 directory, or one
 //!   directory per v1 controller. It holds paths, not directory descriptors: an idle container
 //!   then costs no descriptor but its OOM watch, and a Stats call, which opens each file by its
-//!   path, stays in the tens of microseconds (`examples/cgroup_stats.rs` measures it).
+//!   path, still takes under 0.1 ms (v1, five controllers: 26 files, 79 syscalls, 76 to 97 µs
+//!   on a loaded 2-core host; `examples/cgroup_stats.rs` measures it).
 //! * [`Cgroup::stats`] reads the cgroup's files into `io.containerd.cgroups.v1.Metrics` or
 //!   `.v2.Metrics`, the way containerd/cgroups fills them (see [`crate::v2::proto::cgroups`]),
 //!   and answers [`StatsError::Gone`] once the cgroup is removed, which the shim turns into

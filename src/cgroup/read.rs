@@ -3,6 +3,12 @@
 //! cgroupfs and procfs files are generated when read and never block, so they are read on the
 //! loop; none is read past [`MAX_FILE`]. A Stats call reads twenty-odd files through one
 //! [`Files`], which allocates its buffer once for the call and drops it with the call.
+//!
+//! A cgroup file is one seq_file record, generated whole and handed out in as few reads as the
+//! buffer allows: a read that leaves the buffer room to spare has reached the end, and the
+//! `read` that would return 0 is skipped (a quarter of a Stats call's syscalls). Multi-record
+//! files (`/proc/self/mountinfo`, `/proc/partitions`) can return less than asked before their
+//! end, so they are read until a read returns 0.
 
 use std::fs::OpenOptions;
 use std::io::{self, Read};
@@ -20,10 +26,21 @@ pub const MAX_FILE: usize = 1 << 20;
 /// The buffer's first size: every common cgroup file fits, so most reads need no growth.
 const FIRST_CAPACITY: usize = 4096;
 
+/// How a file hands out its content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Records {
+    /// One record (every cgroupfs file): a short read is the end.
+    One,
+    /// Many (procfs tables): only a read of 0 is the end.
+    Many,
+}
+
 /// A reader of cgroup files that remembers whether any of them existed.
 #[derive(Debug, Default)]
 pub(super) struct Files {
+    /// Zero-filled to its length; `buffer[..len]` holds the last file read.
     buffer: Vec<u8>,
+    len: usize,
     path: PathBuf,
     /// How many files of the cgroup were found; none means the cgroup may be gone.
     pub(super) found: usize,
@@ -47,7 +64,7 @@ impl Files {
         path.clear();
         path.push(dir);
         path.push(name);
-        let read = self.fill(&path);
+        let read = self.fill(&path, Records::One);
         self.path = path;
         match read? {
             true => {
@@ -61,7 +78,7 @@ impl Files {
     /// Reads a file that is not the cgroup's (`/proc/partitions`, `/proc/<pid>/cgroup`), which
     /// says nothing about whether the cgroup exists.
     pub(super) fn read_host(&mut self, path: &Path) -> Result<Option<&str>> {
-        match self.fill(path)? {
+        match self.fill(path, Records::Many)? {
             true => Ok(Some(self.text())),
             false => Ok(None),
         }
@@ -76,14 +93,11 @@ impl Files {
     }
 
     /// Reads `path` into the buffer; `false` when it is missing.
-    fn fill(&mut self, path: &Path) -> Result<bool> {
-        self.buffer.clear();
-        if self.buffer.capacity() == 0 {
-            self.buffer.reserve(FIRST_CAPACITY);
-        }
+    fn fill(&mut self, path: &Path, records: Records) -> Result<bool> {
+        self.len = 0;
         // O_NONBLOCK: should a FIFO ever stand where a cgroup file should be, the open must not
         // wait for a writer.
-        let file = match OpenOptions::new()
+        let mut file = match OpenOptions::new()
             .read(true)
             .custom_flags(libc::O_NONBLOCK)
             .open(path)
@@ -92,32 +106,50 @@ impl Files {
             Err(e) if is_missing(&e) => return Ok(false),
             Err(e) => return Err(Error::os(format!("open {}", path.display()), e)),
         };
-        let limit = u64::try_from(MAX_FILE)
-            .unwrap_or(u64::MAX)
-            .saturating_add(1);
-        // Through `take`, which gives no size hint, so that std reads without an fstat and an
-        // lseek first (the size of a generated file is meaningless anyway).
-        match (&file).take(limit).read_to_end(&mut self.buffer) {
-            Ok(_) => {}
-            Err(e) if is_missing(&e) => return Ok(false),
-            Err(e) => return Err(Error::os(format!("read {}", path.display()), e)),
-        }
-        if self.buffer.len() > MAX_FILE {
-            return Err(Error::invalid(
+        let too_large = || {
+            Error::invalid(
                 path.display().to_string(),
                 format!("larger than {MAX_FILE} bytes"),
-            ));
+            )
+        };
+        loop {
+            if self.len == self.buffer.len() {
+                if self.len > MAX_FILE {
+                    return Err(too_large());
+                }
+                let grown = (self.len * 2).clamp(FIRST_CAPACITY, MAX_FILE + 1);
+                self.buffer.resize(grown, 0);
+            }
+            let Some(spare) = self.buffer.get_mut(self.len..) else {
+                return Err(too_large());
+            };
+            let asked = spare.len();
+            match file.read(spare) {
+                Ok(0) => break,
+                Ok(n) => {
+                    self.len += n;
+                    if records == Records::One && n < asked {
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if is_missing(&e) => return Ok(false),
+                Err(e) => return Err(Error::os(format!("read {}", path.display()), e)),
+            }
+        }
+        if self.len > MAX_FILE {
+            return Err(too_large());
         }
         Ok(true)
     }
 
-    /// The buffer as text: up to its first byte that is not UTF-8, which a kernel file never
-    /// has, so that a stray byte costs only what follows it.
+    /// The file read last, as text: up to its first byte that is not UTF-8, which a kernel file
+    /// never has, so that a stray byte costs only what follows it.
     fn text(&self) -> &str {
-        match std::str::from_utf8(&self.buffer) {
+        let content = self.buffer.get(..self.len).unwrap_or_default();
+        match std::str::from_utf8(content) {
             Ok(text) => text,
-            Err(e) => self
-                .buffer
+            Err(e) => content
                 .get(..e.valid_up_to())
                 .and_then(|valid| std::str::from_utf8(valid).ok())
                 .unwrap_or_default(),
