@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use nix::sys::statfs::{statfs, CGROUP2_SUPER_MAGIC};
 
 use super::parse::{self, MountLine};
-use super::read::Files;
+use super::read::{self, Files};
 use super::{Cgroup, Controller, V1Paths};
 use crate::error::{Error, Result};
 
@@ -92,11 +92,11 @@ impl Host {
             Err(nix::errno::Errno::ENOENT) => Mode::V1,
             Err(e) => return Err(Error::os(format!("statfs {CGROUP_ROOT}"), e)),
         };
-        let mut files = Files::new();
-        let mountinfo = files
-            .read_host(Path::new(MOUNTINFO))?
-            .ok_or_else(|| Error::invalid(MOUNTINFO, "missing: is /proc mounted?"))?;
-        let mut host = Host::from_mountinfo(mode, mountinfo);
+        let cgroup_mounts = read::kept_lines(Path::new(MOUNTINFO), |line| {
+            parse::mountinfo_line(line).is_some_and(|m| m.fs_type.starts_with("cgroup"))
+        })?
+        .ok_or_else(|| Error::invalid(MOUNTINFO, "missing: is /proc mounted?"))?;
+        let mut host = Host::from_mountinfo(mode, &cgroup_mounts);
         host.hugepage_sizes = hugepage_sizes()?;
         Ok(host)
     }

@@ -228,11 +228,8 @@ impl<R: Copy, K: Clone> OomWatcher<R, K> {
             .map_err(|e| Error::os("eventfd", e))?;
         match tie_to_oom_control(&fd, memcg, counter) {
             Ok(()) => {}
-            Err(Errno::ENOENT | Errno::ENODEV) => return Ok(Source::Nothing),
-            Err(e) => {
-                let control = memcg.join("cgroup.event_control");
-                return Err(Error::os(format!("write {}", control.display()), e));
-            }
+            Err((_, Errno::ENOENT | Errno::ENODEV)) => return Ok(Source::Nothing),
+            Err((context, e)) => return Err(Error::os(context, e)),
         }
         let token = lp
             .register(fd.as_fd(), Interest::READABLE, self.route)
@@ -511,25 +508,37 @@ impl<R: Copy, K: Clone> OomWatcher<R, K> {
 
 /// Registers `fd` for OOM notifications of `memcg`: `"<eventfd> <oom_control fd>"` written in
 /// one `write` to its `cgroup.event_control`. The `memory.oom_control` descriptor only names
-/// the file to the kernel and is closed at once.
+/// the file to the kernel and is closed at once. An error comes with the call and path it is
+/// about.
 fn tie_to_oom_control(
     fd: &EventFd,
     memcg: &Path,
     counter: &Path,
-) -> std::result::Result<(), Errno> {
+) -> std::result::Result<(), (String, Errno)> {
     use std::io::Write;
     use std::os::fd::AsRawFd;
 
-    let errno = |e: std::io::Error| Errno::from_raw(e.raw_os_error().unwrap_or(nix::libc::EIO));
-    let oom_control = std::fs::File::open(counter).map_err(errno)?;
+    let failed = |call: &str, path: &Path| {
+        let context = format!("{call} {}", path.display());
+        move |e: std::io::Error| {
+            let errno = Errno::from_raw(e.raw_os_error().unwrap_or(nix::libc::EIO));
+            (context, errno)
+        }
+    };
+    let oom_control = std::fs::File::open(counter).map_err(failed("open", counter))?;
+    let control_path = memcg.join("cgroup.event_control");
     let mut control = std::fs::OpenOptions::new()
         .write(true)
-        .open(memcg.join("cgroup.event_control"))
-        .map_err(errno)?;
+        .open(&control_path)
+        .map_err(failed("open", &control_path))?;
     let line = format!("{} {}", fd.as_raw_fd(), oom_control.as_raw_fd());
-    match control.write(line.as_bytes()).map_err(errno)? {
-        n if n == line.len() => Ok(()),
-        _ => Err(Errno::EIO),
+    match control.write(line.as_bytes()) {
+        Ok(n) if n == line.len() => Ok(()),
+        Ok(_) => Err((
+            format!("write {} (short)", control_path.display()),
+            Errno::EIO,
+        )),
+        Err(e) => Err(failed("write", &control_path)(e)),
     }
 }
 

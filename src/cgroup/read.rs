@@ -7,11 +7,13 @@
 //! A cgroup file is one seq_file record, generated whole and handed out in as few reads as the
 //! buffer allows: a read that leaves the buffer room to spare has reached the end, and the
 //! `read` that would return 0 is skipped (a quarter of a Stats call's syscalls). Multi-record
-//! files (`/proc/self/mountinfo`, `/proc/partitions`) can return less than asked before their
-//! end, so they are read until a read returns 0.
+//! files (`/proc/partitions`, `/proc/<pid>/cgroup`) can return less than asked before their
+//! end, so they are read until a read returns 0; `/proc/self/mountinfo`, which runs to
+//! megabytes on a busy node, is read line by line and only the lines asked for are kept
+//! ([`kept_lines`]).
 
-use std::fs::OpenOptions;
-use std::io::{self, Read};
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Read};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -25,6 +27,10 @@ pub const MAX_FILE: usize = 1 << 20;
 
 /// The buffer's first size: every common cgroup file fits, so most reads need no growth.
 const FIRST_CAPACITY: usize = 4096;
+
+/// The longest line [`kept_lines`] considers: a mountinfo line holds two paths of at most
+/// `PATH_MAX` (4096) bytes, escaped, and its options.
+const MAX_LINE: usize = 64 << 10;
 
 /// How a file hands out its content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,6 +159,71 @@ impl Files {
                 .get(..e.valid_up_to())
                 .and_then(|valid| std::str::from_utf8(valid).ok())
                 .unwrap_or_default(),
+        }
+    }
+}
+
+/// The lines of `path` that `keep` selects, read through a small buffer however long the file
+/// is (`/proc/self/mountinfo` of a busy node runs to megabytes, of which the shim keeps the few
+/// cgroup lines); `None` when it is missing. A line over [`MAX_LINE`] bytes, or not UTF-8, is
+/// skipped; what is kept is bounded by [`MAX_FILE`].
+pub(super) fn kept_lines(path: &Path, keep: impl Fn(&str) -> bool) -> Result<Option<String>> {
+    let failed = |e| Error::os(format!("read {}", path.display()), e);
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if is_missing(&e) => return Ok(None),
+        Err(e) => return Err(Error::os(format!("open {}", path.display()), e)),
+    };
+    let mut reader = BufReader::new(file);
+    let mut line = Vec::new();
+    let mut kept = String::new();
+    loop {
+        line.clear();
+        let limit = u64::try_from(MAX_LINE).unwrap_or(u64::MAX) + 1;
+        if (&mut reader)
+            .take(limit)
+            .read_until(b'\n', &mut line)
+            .map_err(failed)?
+            == 0
+        {
+            break;
+        }
+        if line.len() > MAX_LINE && line.last() != Some(&b'\n') {
+            skip_line(&mut reader).map_err(failed)?;
+            continue;
+        }
+        let Ok(text) = std::str::from_utf8(&line) else {
+            continue;
+        };
+        if keep(text.trim_end_matches('\n')) {
+            if kept.len() + text.len() > MAX_FILE {
+                return Err(Error::invalid(
+                    path.display().to_string(),
+                    format!("more than {MAX_FILE} bytes of lines to keep"),
+                ));
+            }
+            kept.push_str(text);
+        }
+    }
+    Ok(Some(kept))
+}
+
+/// Consumes the rest of the current line.
+fn skip_line(reader: &mut impl BufRead) -> io::Result<()> {
+    loop {
+        let buffer = reader.fill_buf()?;
+        if buffer.is_empty() {
+            return Ok(());
+        }
+        match buffer.iter().position(|&b| b == b'\n') {
+            Some(end) => {
+                reader.consume(end + 1);
+                return Ok(());
+            }
+            None => {
+                let len = buffer.len();
+                reader.consume(len);
+            }
         }
     }
 }

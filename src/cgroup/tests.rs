@@ -499,6 +499,22 @@ fn hugepage_directories_are_named_as_the_hugetlb_files_name_them() {
     assert_eq!(parse::hugepage_size_name("other-2048kB"), None);
 }
 
+#[test]
+fn a_long_file_is_read_line_by_line_keeping_only_the_lines_asked_for() {
+    let fixture = Fixture::new();
+    let overlong = "x".repeat(70_000);
+    let content = format!("drop 1\n{overlong} keep\nkeep 2\ndrop 3\nkeep 4");
+    fixture.write("mountinfo", &content);
+    let kept = read::kept_lines(&fixture.dir.join("mountinfo"), |line| line.contains("keep"))
+        .expect("read")
+        .expect("present");
+    assert_eq!(kept, "keep 2\nkeep 4", "the overlong line is skipped whole");
+    assert_eq!(
+        read::kept_lines(&fixture.dir.join("missing"), |_| true).expect("read"),
+        None
+    );
+}
+
 // ----------------------------------------------------------------------------------------------
 // Host and location
 
