@@ -28,7 +28,7 @@
 //! | Delete | [`OomWatcher::unwatch`] |
 //!
 //! Everything the kernel writes goes through [`parse`], pure functions of the text, unit-tested
-//! and fuzzed; the files are read with a size bound ([`read::MAX_FILE`]).
+//! and fuzzed; the files are read with a size bound ([`MAX_FILE`]).
 
 mod host;
 pub mod oom;

@@ -368,8 +368,10 @@ impl<R: Copy, K: Clone> OomWatcher<R, K> {
         let Some(watch) = self.watches.get_mut(id) else {
             return Ok(());
         };
-        let count = read_count(&watch.counter)?;
+        // A counter that cannot be read is not looked at again until the kernel notifies: a
+        // recheck left pending would be due at once, every turn of the loop.
         watch.recheck = None;
+        let count = read_count(&watch.counter)?;
         match judge(watch.api, watch.reported, count, why) {
             Verdict::Killed => {
                 if let Count::Kills(kills) = count {
