@@ -11,7 +11,7 @@ set -eu
 
 cd "$(dirname "$0")"
 seconds=${FUZZ_SECONDS:-60}
-targets=${*:-control process_json checkpoint_config pid_file ttrpc}
+targets=${*:-control process_json checkpoint_config pid_file ttrpc cgroup_files}
 # Largest input the fuzzer makes: far beyond a control line (64 bytes), serde_json's nesting
 # limit (128) and the decoder's read chunk (4 KiB), small enough to keep executions fast;
 # libFuzzer grows its inputs up to it.
@@ -72,6 +72,12 @@ big_seeds() {
         mv "$dir/.twice" "$dir/.calls"; i=$((i + 1)); done
       { printf '\001\144'; cat "$dir/.calls"; } > "$dir/many-calls"
       rm "$dir/.call" "$dir/.calls" ;;
+    cgroup_files)
+      # A flat-keyed file of a megabyte, and a mount point of one followed by a cgroup under it.
+      { i=0; while [ $i -lt 60000 ]; do printf 'total_cache %d\n' $i; i=$((i + 1)); done; } \
+        > "$dir/big-flat-keyed"
+      { printf '35 31 0:32 / /'; repeat a 1040000; printf ' rw - cgroup cgroup rw,memory\n'
+        printf '\0004:memory:/x\n'; } > "$dir/big-mount-point" ;;
   esac
 }
 

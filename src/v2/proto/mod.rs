@@ -12,6 +12,7 @@
 //! field that Go declares non-nullable (every `exited_at`) may be left `None`, which Go decodes
 //! as its zero time (see [`google::Timestamp::GO_ZERO_TIME`]).
 
+pub mod cgroups;
 pub mod events;
 pub mod google;
 pub mod runc;

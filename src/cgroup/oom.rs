@@ -1,0 +1,548 @@
+//! Watching cgroups for OOM kills on the shim's loop, for TaskOOM.
+//!
+//! One [`OomWatcher`] serves every container of a shim, all its descriptors registered with
+//! one route of the caller's. The kernel's notification says only that something happened, so
+//! the watcher always re-reads the cgroup's kill counter and reports a container only when that
+//! counter rose above what was last reported (from 0: the cgroup is the container's own, so a
+//! kill counted before the watch began is the container's too).
+//!
+//! * **v1**: an eventfd per cgroup (non-blocking, close-on-exec), tied to `memory.oom_control`
+//!   through `cgroup.event_control`; the counter is `oom_kill` in `memory.oom_control` (kernel
+//!   4.13 and later). The eventfd also fires when the cgroup is removed, which finds the counter
+//!   gone and reports nothing, and under `oom_kill_disable`, where nothing is killed and the
+//!   counter does not move. The kernel signals *before* it picks and kills a victim, so a
+//!   notification whose counter has not risen yet is looked at again after 10 ms, 100 ms and
+//!   1 s ([`RECHECKS`]) on the loop's timer, under the same route. On a kernel without the
+//!   counter every notification but a removal is a kill, as in the Go shim.
+//! * **v2**: one inotify descriptor (`IN_NONBLOCK`) for the whole shim, opened with its first
+//!   watch and closed with its last, and an `IN_MODIFY` watch on each cgroup's
+//!   `memory.events`; the counter is its `oom_kill`. The kernel raises it before it sends the
+//!   SIGKILL, and always notifies after the last change (at most 20 ms late: it rate-limits
+//!   the notifications of one file), so no recheck is needed. One instance, not one per
+//!   container: `fs.inotify.max_user_instances` (128 by default) counts instances per user,
+//!   host-wide, and every shim runs as root.
+//!
+//! Descriptors: one eventfd per watched cgroup on v1, one inotify for the shim on v2; none for a
+//! cgroup that is gone or has no memory controller. Because the loop routes every one of them
+//! to the same place, a readiness on v1 reads each eventfd once (a failed read of an idle one
+//! is one syscall) to learn which fired; readiness is rare (an OOM, a cgroup removed).
+//!
+//! The shim checks the counter once more when a container's init is reaped
+//! ([`OomWatcher::check`]): the kill is counted before the victim dies, so TaskOOM can go out
+//! before TaskExit even when the notification has not been read yet.
+
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use mio::{Interest, Token};
+use nix::errno::Errno;
+use nix::sys::eventfd::{EfdFlags, EventFd};
+use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify, WatchDescriptor};
+use slab::Slab;
+
+use super::parse;
+use super::read::Files;
+use super::{Cgroup, Controller};
+use crate::error::{Error, Result};
+use crate::event_loop::EventLoop;
+
+/// When a v1 notification whose kill counter has not risen is looked at again, each delay
+/// after the previous look. A victim is normally counted within microseconds of the
+/// notification; the later looks cover a machine too loaded to run the OOM killer promptly.
+pub const RECHECKS: [Duration; 3] = [
+    Duration::from_millis(10),
+    Duration::from_millis(100),
+    Duration::from_secs(1),
+];
+
+/// Reads of the inotify descriptor in one [`OomWatcher::on_ready`] before yielding to the
+/// loop's other sources.
+const INOTIFY_READS_PER_RUN: usize = 64;
+
+/// One watch, as the caller names it to [`OomWatcher::check`] and [`OomWatcher::unwatch`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct WatchId(usize);
+
+/// The cgroup API a watch follows, which decides the counter file and the rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Api {
+    V1,
+    V2,
+}
+
+/// What the kernel wakes a watch through.
+#[derive(Debug)]
+enum Source {
+    /// v1: this watch's eventfd, registered with the loop.
+    EventFd { fd: EventFd, token: Option<Token> },
+    /// v2: this watch's descriptor in the shared inotify instance.
+    Inotify(WatchDescriptor),
+    /// Nothing: the cgroup is gone, or has no memory controller.
+    Nothing,
+}
+
+/// A v1 notification waiting for its kill to be counted.
+#[derive(Debug, Clone, Copy)]
+struct Recheck {
+    at: Instant,
+    /// Index in [`RECHECKS`] of the delay that led here.
+    attempt: usize,
+}
+
+#[derive(Debug)]
+struct Watch<K> {
+    key: K,
+    api: Api,
+    /// `memory.oom_control` (v1) or `memory.events` (v2).
+    counter: PathBuf,
+    source: Source,
+    /// The kill count last reported; 0 at first.
+    reported: u64,
+    recheck: Option<Recheck>,
+}
+
+/// What the kill counter file said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Count {
+    /// The file is gone: so is the cgroup.
+    Gone,
+    /// The file has no `oom_kill` line (a v1 kernel before 4.13).
+    NoCounter,
+    /// `oom_kill`.
+    Kills(u64),
+}
+
+/// Why a counter is looked at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Why {
+    /// The kernel notified.
+    Notified,
+    /// A [`Recheck`] of index `attempt` came due.
+    Recheck(usize),
+    /// The caller asked ([`OomWatcher::check`]).
+    Asked,
+}
+
+/// What a look at a counter concludes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    /// A kill to report.
+    Killed,
+    /// Nothing to report.
+    Quiet,
+    /// Nothing yet: look again after the delay of this index in [`RECHECKS`].
+    Recheck(usize),
+    /// The cgroup is gone; the watch can let its descriptor go.
+    Gone,
+}
+
+/// The counter rule: a kill only when the counter rose above what was reported.
+fn judge(api: Api, reported: u64, count: Count, why: Why) -> Verdict {
+    let next_recheck = match (api, why) {
+        (Api::V1, Why::Notified) => Some(0),
+        (Api::V1, Why::Recheck(attempt)) => Some(attempt + 1).filter(|&n| n < RECHECKS.len()),
+        _ => None,
+    };
+    match count {
+        Count::Gone => Verdict::Gone,
+        Count::Kills(kills) if kills > reported => Verdict::Killed,
+        Count::Kills(_) => next_recheck.map_or(Verdict::Quiet, Verdict::Recheck),
+        // Without a counter a v1 notification is all there is, as for the Go shim.
+        Count::NoCounter if api == Api::V1 && why == Why::Notified => Verdict::Killed,
+        Count::NoCounter => Verdict::Quiet,
+    }
+}
+
+/// Reads the `oom_kill` count of a counter file.
+fn read_count(path: &Path) -> Result<Count> {
+    let mut files = Files::new();
+    Ok(match files.read_host(path)? {
+        None => Count::Gone,
+        Some(text) => parse::flat_value(text, "oom_kill").map_or(Count::NoCounter, Count::Kills),
+    })
+}
+
+/// The shared inotify instance of the v2 watches.
+#[derive(Debug)]
+struct Shared {
+    inotify: Inotify,
+    token: Option<Token>,
+}
+
+/// The OOM watches of a shim's containers, each named by a key `K` of the caller's, all led to
+/// one route `R` of the loop.
+#[derive(Debug)]
+pub struct OomWatcher<R, K> {
+    route: R,
+    watches: Slab<Watch<K>>,
+    inotify: Option<Shared>,
+    /// The latest deadline asked of the loop that has not passed. A deadline that passed is
+    /// never cancelled: its slot may already be another owner's.
+    timer: Option<Instant>,
+}
+
+impl<R: Copy, K: Clone> OomWatcher<R, K> {
+    /// A watcher whose descriptors and deadlines will all lead to `route`; it holds no
+    /// descriptor until it watches something.
+    pub fn new(route: R) -> OomWatcher<R, K> {
+        OomWatcher {
+            route,
+            watches: Slab::new(),
+            inotify: None,
+            timer: None,
+        }
+    }
+
+    /// Starts watching `cgroup`, reporting its kills as `key`. A cgroup that is already gone, or
+    /// has no memory controller, gets a watch that never reports and holds no descriptor.
+    pub fn watch(&mut self, lp: &mut EventLoop<R>, cgroup: &Cgroup, key: K) -> Result<WatchId> {
+        let (api, counter, source) = match cgroup {
+            Cgroup::V1(paths) => match paths.get(Controller::Memory) {
+                Some(memcg) => {
+                    let counter = memcg.join("memory.oom_control");
+                    let source = self.event_fd(lp, memcg, &counter)?;
+                    (Api::V1, counter, source)
+                }
+                None => (Api::V1, PathBuf::new(), Source::Nothing),
+            },
+            Cgroup::Unified(dir) => {
+                let counter = dir.join("memory.events");
+                let source = self.inotify_watch(lp, &counter)?;
+                (Api::V2, counter, source)
+            }
+        };
+        Ok(WatchId(self.watches.insert(Watch {
+            key,
+            api,
+            counter,
+            source,
+            reported: 0,
+            recheck: None,
+        })))
+    }
+
+    /// v1: an eventfd the kernel signals on an OOM of `memcg`, registered with the loop.
+    fn event_fd(&mut self, lp: &mut EventLoop<R>, memcg: &Path, counter: &Path) -> Result<Source> {
+        let fd = EventFd::from_flags(EfdFlags::EFD_NONBLOCK | EfdFlags::EFD_CLOEXEC)
+            .map_err(|e| Error::os("eventfd", e))?;
+        match tie_to_oom_control(&fd, memcg, counter) {
+            Ok(()) => {}
+            Err((_, Errno::ENOENT | Errno::ENODEV)) => return Ok(Source::Nothing),
+            Err((context, e)) => return Err(Error::os(context, e)),
+        }
+        let token = lp
+            .register(fd.as_fd(), Interest::READABLE, self.route)
+            .map_err(|e| Error::os("epoll_ctl eventfd", e))?;
+        Ok(Source::EventFd { fd, token })
+    }
+
+    /// v2: a watch of `counter` in the shared inotify instance, which this opens if need be.
+    fn inotify_watch(&mut self, lp: &mut EventLoop<R>, counter: &Path) -> Result<Source> {
+        if self.inotify.is_none() {
+            let inotify = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC)
+                .map_err(|e| Error::os("inotify_init1", e))?;
+            let token = lp
+                .register(inotify.as_fd(), Interest::READABLE, self.route)
+                .map_err(|e| Error::os("epoll_ctl inotify", e))?;
+            self.inotify = Some(Shared { inotify, token });
+        }
+        let added = match &self.inotify {
+            Some(shared) => shared.inotify.add_watch(counter, AddWatchFlags::IN_MODIFY),
+            None => Err(Errno::EBADF),
+        };
+        match added {
+            Ok(wd) => Ok(Source::Inotify(wd)),
+            Err(Errno::ENOENT | Errno::ENODEV) => {
+                self.release_inotify_if_unused(lp);
+                Ok(Source::Nothing)
+            }
+            Err(e) => {
+                self.release_inotify_if_unused(lp);
+                Err(Error::os(
+                    format!("inotify_add_watch {}", counter.display()),
+                    e,
+                ))
+            }
+        }
+    }
+
+    /// Handles a readiness or a deadline of the watcher's route: drains what the kernel
+    /// signalled, re-reads the counters concerned and the rechecks that came due, and appends
+    /// the key of every watch whose kill counter rose to `kills`. An error (a counter that
+    /// exists but cannot be read) is returned after everything else was handled.
+    pub fn on_ready(&mut self, lp: &mut EventLoop<R>, kills: &mut Vec<K>) -> Result<()> {
+        let now = Instant::now();
+        if self.timer.is_some_and(|at| at <= now) {
+            self.timer = None;
+        }
+        let mut looks: Vec<(usize, Why)> = Vec::new();
+        for (id, watch) in &self.watches {
+            if let Source::EventFd { fd, .. } = &watch.source {
+                // The counter of an eventfd is how many notifications it took; any is enough.
+                if fd.read().is_ok() {
+                    looks.push((id, Why::Notified));
+                }
+            }
+        }
+        let mut first_error = self.drain_inotify(lp, &mut looks).err();
+        for (id, watch) in &self.watches {
+            if let Some(recheck) = watch.recheck {
+                if recheck.at <= now && !looks.iter().any(|&(looked, _)| looked == id) {
+                    looks.push((id, Why::Recheck(recheck.attempt)));
+                }
+            }
+        }
+        for (id, why) in looks {
+            if let Err(e) = self.look(lp, id, why, now, kills) {
+                first_error.get_or_insert(e);
+            }
+        }
+        self.arm(lp);
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// Reads the inotify queue and lists the watches it names.
+    fn drain_inotify(
+        &mut self,
+        lp: &mut EventLoop<R>,
+        looks: &mut Vec<(usize, Why)>,
+    ) -> Result<()> {
+        let Some(shared) = &self.inotify else {
+            return Ok(());
+        };
+        let mut ignored = Vec::new();
+        let mut result = Ok(());
+        for read in 0.. {
+            if read == INOTIFY_READS_PER_RUN {
+                if let Some(token) = shared.token {
+                    lp.again(token);
+                }
+                break;
+            }
+            let events = match shared.inotify.read_events() {
+                Ok(events) => events,
+                Err(Errno::EAGAIN) => break,
+                Err(Errno::EINTR) => continue,
+                Err(e) => {
+                    result = Err(Error::os("read inotify", e));
+                    break;
+                }
+            };
+            for event in events {
+                let overflow = event.mask.contains(AddWatchFlags::IN_Q_OVERFLOW);
+                for (id, watch) in &self.watches {
+                    let Source::Inotify(wd) = watch.source else {
+                        continue;
+                    };
+                    if (overflow || wd == event.wd) && !looks.iter().any(|&(l, _)| l == id) {
+                        looks.push((id, Why::Notified));
+                    }
+                }
+                if event.mask.contains(AddWatchFlags::IN_IGNORED) {
+                    ignored.push(event.wd);
+                }
+            }
+        }
+        // The kernel dropped these watches (their file was removed): nothing to remove later.
+        for (_, watch) in self.watches.iter_mut() {
+            if matches!(watch.source, Source::Inotify(wd) if ignored.contains(&wd)) {
+                watch.source = Source::Nothing;
+            }
+        }
+        if !ignored.is_empty() {
+            self.release_inotify_if_unused(lp);
+        }
+        result
+    }
+
+    /// Re-reads the counter of watch `id` and acts on the verdict.
+    fn look(
+        &mut self,
+        lp: &mut EventLoop<R>,
+        id: usize,
+        why: Why,
+        now: Instant,
+        kills: &mut Vec<K>,
+    ) -> Result<()> {
+        let Some(watch) = self.watches.get_mut(id) else {
+            return Ok(());
+        };
+        // A counter that cannot be read is not looked at again until the kernel notifies: a
+        // recheck left pending would be due at once, every turn of the loop.
+        watch.recheck = None;
+        let count = read_count(&watch.counter)?;
+        match judge(watch.api, watch.reported, count, why) {
+            Verdict::Killed => {
+                if let Count::Kills(kills) = count {
+                    watch.reported = kills;
+                }
+                kills.push(watch.key.clone());
+            }
+            Verdict::Quiet => {}
+            Verdict::Recheck(attempt) => {
+                watch.recheck = Some(Recheck {
+                    at: now + RECHECKS[attempt % RECHECKS.len()],
+                    attempt,
+                });
+            }
+            Verdict::Gone => self.let_go(lp, id),
+        }
+        Ok(())
+    }
+
+    /// Asks the loop for the earliest recheck, unless an earlier deadline is already asked.
+    fn arm(&mut self, lp: &mut EventLoop<R>) {
+        let due = self
+            .watches
+            .iter()
+            .filter_map(|(_, watch)| watch.recheck.map(|r| r.at))
+            .min();
+        if let Some(due) = due {
+            if self.timer.is_none_or(|asked| due < asked) {
+                lp.set_timer(due, self.route);
+                self.timer = Some(due);
+            }
+        }
+    }
+
+    /// Re-reads the kill counter of `id` now: `true` when it rose since it was last reported,
+    /// which then counts as reported. The shim asks when the container's init is reaped, so
+    /// that TaskOOM goes out before TaskExit.
+    pub fn check(&mut self, lp: &mut EventLoop<R>, id: WatchId) -> Result<bool> {
+        let Some(watch) = self.watches.get_mut(id.0) else {
+            return Ok(false);
+        };
+        let count = read_count(&watch.counter)?;
+        match judge(watch.api, watch.reported, count, Why::Asked) {
+            Verdict::Killed => {
+                if let Count::Kills(kills) = count {
+                    watch.reported = kills;
+                }
+                watch.recheck = None;
+                Ok(true)
+            }
+            Verdict::Gone => {
+                watch.recheck = None;
+                self.let_go(lp, id.0);
+                Ok(false)
+            }
+            Verdict::Quiet | Verdict::Recheck(_) => Ok(false),
+        }
+    }
+
+    /// Stops watching `id` (at Delete), deregistering and closing what it held.
+    pub fn unwatch(&mut self, lp: &mut EventLoop<R>, id: WatchId) {
+        if self.watches.contains(id.0) {
+            self.let_go(lp, id.0);
+            self.watches.remove(id.0);
+        }
+    }
+
+    /// Stops every watch and closes the inotify instance, deregistering each first.
+    pub fn close(&mut self, lp: &mut EventLoop<R>) {
+        let ids: Vec<usize> = self.watches.iter().map(|(id, _)| id).collect();
+        for id in ids {
+            self.unwatch(lp, WatchId(id));
+        }
+        self.release_inotify_if_unused(lp);
+    }
+
+    /// Whether a v1 notification is still waiting for its kill to be counted.
+    pub fn rechecking(&self) -> bool {
+        self.watches
+            .iter()
+            .any(|(_, watch)| watch.recheck.is_some())
+    }
+
+    /// How many descriptors the watcher holds: its eventfds and its inotify instance.
+    pub fn descriptors(&self) -> usize {
+        let event_fds = self
+            .watches
+            .iter()
+            .filter(|(_, watch)| matches!(watch.source, Source::EventFd { .. }))
+            .count();
+        event_fds + usize::from(self.inotify.is_some())
+    }
+
+    /// Lets go of what watch `id` waits on; the watch stays, quiet, until unwatched.
+    fn let_go(&mut self, lp: &mut EventLoop<R>, id: usize) {
+        let Some(watch) = self.watches.get_mut(id) else {
+            return;
+        };
+        match std::mem::replace(&mut watch.source, Source::Nothing) {
+            Source::EventFd { fd, token } => {
+                if let Some(token) = token {
+                    lp.deregister(fd.as_fd(), token);
+                }
+            }
+            Source::Inotify(wd) => {
+                let shared_by_another = self
+                    .watches
+                    .iter()
+                    .any(|(_, other)| matches!(other.source, Source::Inotify(w) if w == wd));
+                if let (false, Some(shared)) = (shared_by_another, &self.inotify) {
+                    // EINVAL means the kernel dropped the watch already (the file went).
+                    let _ = shared.inotify.rm_watch(wd);
+                }
+                self.release_inotify_if_unused(lp);
+            }
+            Source::Nothing => {}
+        }
+    }
+
+    /// Closes the inotify instance when no watch uses it any more.
+    fn release_inotify_if_unused(&mut self, lp: &mut EventLoop<R>) {
+        let used = self
+            .watches
+            .iter()
+            .any(|(_, watch)| matches!(watch.source, Source::Inotify(_)));
+        if used {
+            return;
+        }
+        if let Some(shared) = self.inotify.take() {
+            if let Some(token) = shared.token {
+                lp.deregister(shared.inotify.as_fd(), token);
+            }
+        }
+    }
+}
+
+/// Registers `fd` for OOM notifications of `memcg`: `"<eventfd> <oom_control fd>"` written in
+/// one `write` to its `cgroup.event_control`. The `memory.oom_control` descriptor only names
+/// the file to the kernel and is closed at once. An error comes with the call and path it is
+/// about.
+fn tie_to_oom_control(
+    fd: &EventFd,
+    memcg: &Path,
+    counter: &Path,
+) -> std::result::Result<(), (String, Errno)> {
+    use std::io::Write;
+    use std::os::fd::AsRawFd;
+
+    let failed = |call: &str, path: &Path| {
+        let context = format!("{call} {}", path.display());
+        move |e: std::io::Error| {
+            let errno = Errno::from_raw(e.raw_os_error().unwrap_or(nix::libc::EIO));
+            (context, errno)
+        }
+    };
+    let oom_control = std::fs::File::open(counter).map_err(failed("open", counter))?;
+    let control_path = memcg.join("cgroup.event_control");
+    let mut control = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&control_path)
+        .map_err(failed("open", &control_path))?;
+    let line = format!("{} {}", fd.as_raw_fd(), oom_control.as_raw_fd());
+    match control.write(line.as_bytes()) {
+        Ok(n) if n == line.len() => Ok(()),
+        Ok(_) => Err((
+            format!("write {} (short)", control_path.display()),
+            Errno::EIO,
+        )),
+        Err(e) => Err(failed("write", &control_path)(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests;
