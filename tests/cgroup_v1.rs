@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use tinyshim::cgroup::{
     Cgroup, Controller, Host, Metrics, Mode, OomWatcher, StatsError, V1Paths, CGROUP_ROOT,
 };
-use tinyshim::event_loop::EventLoop;
+use tinyshim::event_loop::{EventLoop, Registry};
 use tinyshim::v2::proto::cgroups::{v1, v2};
 
 /// Far longer than anything here takes on a loaded machine: only a hang reaches it.
@@ -221,23 +221,23 @@ fn v1_metrics(cgroup: &Cgroup, host: &Host) -> v1::Metrics {
 /// Runs the loop until the watcher's route is ready and hands it to the watcher; the keys it
 /// reported. Fails if the route never becomes ready.
 fn next_report(
-    lp: &mut EventLoop<u8>,
+    event_loop: &mut EventLoop<u8>,
     watcher: &mut OomWatcher<u8, &'static str>,
 ) -> Vec<&'static str> {
-    let give_up = lp.set_timer(Instant::now() + LONG, GIVE_UP);
+    let give_up = event_loop.set_timer(Instant::now() + LONG, GIVE_UP);
     let mut ready = Vec::new();
     loop {
         ready.clear();
-        lp.wait(&mut ready).expect("wait");
+        event_loop.wait(&mut ready).expect("wait");
         assert!(
             !ready.contains(&GIVE_UP),
             "the watcher's route never became ready (rechecking: {})",
             watcher.rechecking()
         );
         if ready.contains(&WATCHER) {
-            lp.cancel_timer(give_up);
+            event_loop.cancel_timer(give_up);
             let mut kills = Vec::new();
-            watcher.on_ready(lp, &mut kills).expect("on_ready");
+            watcher.on_ready(event_loop, &mut kills).expect("on_ready");
             return kills;
         }
     }
@@ -478,10 +478,10 @@ fn a_cgroup2_directory_of_the_hybrid_mount_reads_as_v2_and_its_removal_as_not_fo
 // OOM
 
 /// A memory cgroup limited to [`MEMORY_LIMIT`], a parked hog moved into it, and a watch of it
-/// registered with `lp` as the shim registers one at Create.
+/// registered with `event_loop` as the shim registers one at Create.
 fn watched_hog(
     host: &Host,
-    lp: &mut EventLoop<u8>,
+    event_loop: &mut EventLoop<u8>,
     watcher: &mut OomWatcher<u8, &'static str>,
     hog: &str,
     configure: impl FnOnce(&TestCgroup),
@@ -494,23 +494,23 @@ fn watched_hog(
     let located = host
         .cgroup_of(i32::try_from(hog.pid()).expect("a pid"))
         .expect("located");
-    let id = watcher.watch(lp, &located, "hog").expect("watch");
+    let id = watcher.watch(event_loop, &located, "hog").expect("watch");
     assert_eq!(watcher.descriptors(), 1, "one eventfd");
-    assert_eq!(lp.registered(), 1);
+    assert_eq!(event_loop.registered(), 1);
     (cgroup, hog, id)
 }
 
 #[test]
 fn an_oom_kill_in_a_watched_cgroup_is_reported_through_the_loop() {
     let host = v1_host();
-    let mut lp = EventLoop::new().expect("loop");
+    let mut event_loop = EventLoop::new().expect("loop");
     let mut watcher = OomWatcher::new(WATCHER);
-    let (_cgroup, mut hog, id) = watched_hog(&host, &mut lp, &mut watcher, MEMORY_HOG, |_| {});
+    let (_cgroup, mut hog, id) = watched_hog(&host, &mut event_loop, &mut watcher, MEMORY_HOG, |_| {});
     hog.release();
     let mut looks = 0;
     let kills = loop {
         looks += 1;
-        let kills = next_report(&mut lp, &mut watcher);
+        let kills = next_report(&mut event_loop, &mut watcher);
         if !kills.is_empty() {
             break kills;
         }
@@ -527,63 +527,63 @@ fn an_oom_kill_in_a_watched_cgroup_is_reported_through_the_loop() {
         "the kernel killed it"
     );
     assert!(
-        !watcher.check(&mut lp, id).expect("check"),
+        !watcher.check(&mut event_loop, id).expect("check"),
         "a kill is reported once"
     );
-    watcher.unwatch(&mut lp, id);
-    assert_eq!((watcher.descriptors(), lp.registered()), (0, 0));
+    watcher.unwatch(&mut event_loop, id);
+    assert_eq!((watcher.descriptors(), event_loop.registered()), (0, 0));
 }
 
 #[test]
 fn the_kill_is_counted_before_the_victim_is_reaped_so_a_check_at_reap_reports_it_once() {
     let host = v1_host();
-    let mut lp = EventLoop::new().expect("loop");
+    let mut event_loop = EventLoop::new().expect("loop");
     let mut watcher = OomWatcher::new(WATCHER);
-    let (_cgroup, mut hog, id) = watched_hog(&host, &mut lp, &mut watcher, MEMORY_HOG, |_| {});
+    let (_cgroup, mut hog, id) = watched_hog(&host, &mut event_loop, &mut watcher, MEMORY_HOG, |_| {});
     hog.release();
     assert_eq!(hog.wait().signal(), Some(nix::libc::SIGKILL));
     assert!(
-        watcher.check(&mut lp, id).expect("check"),
+        watcher.check(&mut event_loop, id).expect("check"),
         "at reap, before the loop read the notification"
     );
     assert_eq!(
-        next_report(&mut lp, &mut watcher),
+        next_report(&mut event_loop, &mut watcher),
         Vec::<&str>::new(),
         "the notification then reports nothing new"
     );
-    watcher.close(&mut lp);
-    assert_eq!(lp.registered(), 0);
+    watcher.close(&mut event_loop);
+    assert_eq!(event_loop.registered(), 0);
 }
 
 #[test]
 fn removing_an_idle_watched_cgroup_fires_the_eventfd_but_reports_nothing() {
     let host = v1_host();
-    let mut lp = EventLoop::new().expect("loop");
+    let mut event_loop = EventLoop::new().expect("loop");
     let mut watcher = OomWatcher::new(WATCHER);
     let mut test_cgroup = TestCgroup::new(&host, &[Controller::Memory]);
     let id = watcher
-        .watch(&mut lp, &Cgroup::V1(test_cgroup.paths()), "idle")
+        .watch(&mut event_loop, &Cgroup::V1(test_cgroup.paths()), "idle")
         .expect("watch");
     assert_eq!(watcher.descriptors(), 1);
     test_cgroup.remove();
-    assert_eq!(next_report(&mut lp, &mut watcher), Vec::<&str>::new());
+    assert_eq!(next_report(&mut event_loop, &mut watcher), Vec::<&str>::new());
     assert_eq!(
-        (watcher.descriptors(), lp.registered()),
+        (watcher.descriptors(), event_loop.registered()),
         (0, 0),
         "the watch of a removed cgroup lets its eventfd go"
     );
     assert!(!watcher.rechecking());
-    assert!(!watcher.check(&mut lp, id).expect("check"));
-    watcher.unwatch(&mut lp, id);
+    assert!(!watcher.check(&mut event_loop, id).expect("check"));
+    watcher.unwatch(&mut event_loop, id);
 }
 
 #[test]
 fn an_oom_with_the_killer_disabled_notifies_but_reports_nothing() {
     let host = v1_host();
-    let mut lp = EventLoop::new().expect("loop");
+    let mut event_loop = EventLoop::new().expect("loop");
     let mut watcher = OomWatcher::new(WATCHER);
     let (cgroup, mut hog, id) =
-        watched_hog(&host, &mut lp, &mut watcher, USER_SPACE_HOG, |cgroup| {
+        watched_hog(&host, &mut event_loop, &mut watcher, USER_SPACE_HOG, |cgroup| {
             cgroup.set(Controller::Memory, "memory.oom_control", "1");
         });
     hog.release();
@@ -597,19 +597,19 @@ fn an_oom_with_the_killer_disabled_notifies_but_reports_nothing() {
         std::thread::sleep(Duration::from_millis(10));
     }
     assert_eq!(
-        next_report(&mut lp, &mut watcher),
+        next_report(&mut event_loop, &mut watcher),
         Vec::<&str>::new(),
         "the notification of an OOM without a kill"
     );
     while watcher.rechecking() {
-        assert_eq!(next_report(&mut lp, &mut watcher), Vec::<&str>::new());
+        assert_eq!(next_report(&mut event_loop, &mut watcher), Vec::<&str>::new());
     }
-    assert!(!watcher.check(&mut lp, id).expect("check"));
+    assert!(!watcher.check(&mut event_loop, id).expect("check"));
     // A process waiting in a memory cgroup's OOM can still be killed.
     hog.kill();
     assert_eq!(
         hog.status.and_then(|s| s.signal()),
         Some(nix::libc::SIGKILL)
     );
-    watcher.close(&mut lp);
+    watcher.close(&mut event_loop);
 }

@@ -45,7 +45,7 @@ use super::parse;
 use super::read::Files;
 use super::{Cgroup, Controller};
 use crate::error::{Error, Result};
-use crate::event_loop::EventLoop;
+use crate::event_loop::Registry;
 
 /// When a v1 notification whose kill counter has not risen is looked at again, each delay
 /// after the previous look. A victim is normally counted within microseconds of the
@@ -196,19 +196,19 @@ impl<R: Copy, K: Clone> OomWatcher<R, K> {
 
     /// Starts watching `cgroup`, reporting its kills as `key`. A cgroup that is already gone, or
     /// has no memory controller, gets a watch that never reports and holds no descriptor.
-    pub fn watch(&mut self, lp: &mut EventLoop<R>, cgroup: &Cgroup, key: K) -> Result<WatchId> {
+    pub fn watch(&mut self, registry: &mut impl Registry<R>, cgroup: &Cgroup, key: K) -> Result<WatchId> {
         let (api, counter, source) = match cgroup {
             Cgroup::V1(paths) => match paths.get(Controller::Memory) {
                 Some(memcg) => {
                     let counter = memcg.join("memory.oom_control");
-                    let source = self.event_fd(lp, memcg, &counter)?;
+                    let source = self.event_fd(registry, memcg, &counter)?;
                     (Api::V1, counter, source)
                 }
                 None => (Api::V1, PathBuf::new(), Source::Nothing),
             },
             Cgroup::Unified(dir) => {
                 let counter = dir.join("memory.events");
-                let source = self.inotify_watch(lp, &counter)?;
+                let source = self.inotify_watch(registry, &counter)?;
                 (Api::V2, counter, source)
             }
         };
@@ -223,7 +223,7 @@ impl<R: Copy, K: Clone> OomWatcher<R, K> {
     }
 
     /// v1: an eventfd the kernel signals on an OOM of `memcg`, registered with the loop.
-    fn event_fd(&mut self, lp: &mut EventLoop<R>, memcg: &Path, counter: &Path) -> Result<Source> {
+    fn event_fd(&mut self, registry: &mut impl Registry<R>, memcg: &Path, counter: &Path) -> Result<Source> {
         let fd = EventFd::from_flags(EfdFlags::EFD_NONBLOCK | EfdFlags::EFD_CLOEXEC)
             .map_err(|e| Error::os("eventfd", e))?;
         match tie_to_oom_control(&fd, memcg, counter) {
@@ -231,18 +231,18 @@ impl<R: Copy, K: Clone> OomWatcher<R, K> {
             Err((_, Errno::ENOENT | Errno::ENODEV)) => return Ok(Source::Nothing),
             Err((context, e)) => return Err(Error::os(context, e)),
         }
-        let token = lp
+        let token = registry
             .register(fd.as_fd(), Interest::READABLE, self.route)
             .map_err(|e| Error::os("epoll_ctl eventfd", e))?;
         Ok(Source::EventFd { fd, token })
     }
 
     /// v2: a watch of `counter` in the shared inotify instance, which this opens if need be.
-    fn inotify_watch(&mut self, lp: &mut EventLoop<R>, counter: &Path) -> Result<Source> {
+    fn inotify_watch(&mut self, registry: &mut impl Registry<R>, counter: &Path) -> Result<Source> {
         if self.inotify.is_none() {
             let inotify = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC)
                 .map_err(|e| Error::os("inotify_init1", e))?;
-            let token = lp
+            let token = registry
                 .register(inotify.as_fd(), Interest::READABLE, self.route)
                 .map_err(|e| Error::os("epoll_ctl inotify", e))?;
             self.inotify = Some(Shared { inotify, token });
@@ -254,11 +254,11 @@ impl<R: Copy, K: Clone> OomWatcher<R, K> {
         match added {
             Ok(wd) => Ok(Source::Inotify(wd)),
             Err(Errno::ENOENT | Errno::ENODEV) => {
-                self.release_inotify_if_unused(lp);
+                self.release_inotify_if_unused(registry);
                 Ok(Source::Nothing)
             }
             Err(e) => {
-                self.release_inotify_if_unused(lp);
+                self.release_inotify_if_unused(registry);
                 Err(Error::os(
                     format!("inotify_add_watch {}", counter.display()),
                     e,
@@ -271,7 +271,7 @@ impl<R: Copy, K: Clone> OomWatcher<R, K> {
     /// signalled, re-reads the counters concerned and the rechecks that came due, and appends
     /// the key of every watch whose kill counter rose to `kills`. An error (a counter that
     /// exists but cannot be read) is returned after everything else was handled.
-    pub fn on_ready(&mut self, lp: &mut EventLoop<R>, kills: &mut Vec<K>) -> Result<()> {
+    pub fn on_ready(&mut self, registry: &mut impl Registry<R>, kills: &mut Vec<K>) -> Result<()> {
         let now = Instant::now();
         if self.timer.is_some_and(|at| at <= now) {
             self.timer = None;
@@ -285,7 +285,7 @@ impl<R: Copy, K: Clone> OomWatcher<R, K> {
                 }
             }
         }
-        let mut first_error = self.drain_inotify(lp, &mut looks).err();
+        let mut first_error = self.drain_inotify(registry, &mut looks).err();
         for (id, watch) in &self.watches {
             if let Some(recheck) = watch.recheck {
                 if recheck.at <= now && !looks.iter().any(|&(looked, _)| looked == id) {
@@ -294,18 +294,18 @@ impl<R: Copy, K: Clone> OomWatcher<R, K> {
             }
         }
         for (id, why) in looks {
-            if let Err(e) = self.look(lp, id, why, now, kills) {
+            if let Err(e) = self.look(registry, id, why, now, kills) {
                 first_error.get_or_insert(e);
             }
         }
-        self.arm(lp);
+        self.arm(registry);
         first_error.map_or(Ok(()), Err)
     }
 
     /// Reads the inotify queue and lists the watches it names.
     fn drain_inotify(
         &mut self,
-        lp: &mut EventLoop<R>,
+        registry: &mut impl Registry<R>,
         looks: &mut Vec<(usize, Why)>,
     ) -> Result<()> {
         let Some(shared) = &self.inotify else {
@@ -316,7 +316,7 @@ impl<R: Copy, K: Clone> OomWatcher<R, K> {
         for read in 0.. {
             if read == INOTIFY_READS_PER_RUN {
                 if let Some(token) = shared.token {
-                    lp.again(token);
+                    registry.again(token);
                 }
                 break;
             }
@@ -351,7 +351,7 @@ impl<R: Copy, K: Clone> OomWatcher<R, K> {
             }
         }
         if !ignored.is_empty() {
-            self.release_inotify_if_unused(lp);
+            self.release_inotify_if_unused(registry);
         }
         result
     }
@@ -359,7 +359,7 @@ impl<R: Copy, K: Clone> OomWatcher<R, K> {
     /// Re-reads the counter of watch `id` and acts on the verdict.
     fn look(
         &mut self,
-        lp: &mut EventLoop<R>,
+        registry: &mut impl Registry<R>,
         id: usize,
         why: Why,
         now: Instant,
@@ -386,13 +386,13 @@ impl<R: Copy, K: Clone> OomWatcher<R, K> {
                     attempt,
                 });
             }
-            Verdict::Gone => self.let_go(lp, id),
+            Verdict::Gone => self.let_go(registry, id),
         }
         Ok(())
     }
 
     /// Asks the loop for the earliest recheck, unless an earlier deadline is already asked.
-    fn arm(&mut self, lp: &mut EventLoop<R>) {
+    fn arm(&mut self, registry: &mut impl Registry<R>) {
         let due = self
             .watches
             .iter()
@@ -400,7 +400,7 @@ impl<R: Copy, K: Clone> OomWatcher<R, K> {
             .min();
         if let Some(due) = due {
             if self.timer.is_none_or(|asked| due < asked) {
-                lp.set_timer(due, self.route);
+                registry.set_timer(due, self.route);
                 self.timer = Some(due);
             }
         }
@@ -409,7 +409,7 @@ impl<R: Copy, K: Clone> OomWatcher<R, K> {
     /// Re-reads the kill counter of `id` now: `true` when it rose since it was last reported,
     /// which then counts as reported. The shim asks when the container's init is reaped, so
     /// that TaskOOM goes out before TaskExit.
-    pub fn check(&mut self, lp: &mut EventLoop<R>, id: WatchId) -> Result<bool> {
+    pub fn check(&mut self, registry: &mut impl Registry<R>, id: WatchId) -> Result<bool> {
         let Some(watch) = self.watches.get_mut(id.0) else {
             return Ok(false);
         };
@@ -424,7 +424,7 @@ impl<R: Copy, K: Clone> OomWatcher<R, K> {
             }
             Verdict::Gone => {
                 watch.recheck = None;
-                self.let_go(lp, id.0);
+                self.let_go(registry, id.0);
                 Ok(false)
             }
             Verdict::Quiet | Verdict::Recheck(_) => Ok(false),
@@ -432,20 +432,20 @@ impl<R: Copy, K: Clone> OomWatcher<R, K> {
     }
 
     /// Stops watching `id` (at Delete), deregistering and closing what it held.
-    pub fn unwatch(&mut self, lp: &mut EventLoop<R>, id: WatchId) {
+    pub fn unwatch(&mut self, registry: &mut impl Registry<R>, id: WatchId) {
         if self.watches.contains(id.0) {
-            self.let_go(lp, id.0);
+            self.let_go(registry, id.0);
             self.watches.remove(id.0);
         }
     }
 
     /// Stops every watch and closes the inotify instance, deregistering each first.
-    pub fn close(&mut self, lp: &mut EventLoop<R>) {
+    pub fn close(&mut self, registry: &mut impl Registry<R>) {
         let ids: Vec<usize> = self.watches.iter().map(|(id, _)| id).collect();
         for id in ids {
-            self.unwatch(lp, WatchId(id));
+            self.unwatch(registry, WatchId(id));
         }
-        self.release_inotify_if_unused(lp);
+        self.release_inotify_if_unused(registry);
     }
 
     /// Whether a v1 notification is still waiting for its kill to be counted.
@@ -466,14 +466,14 @@ impl<R: Copy, K: Clone> OomWatcher<R, K> {
     }
 
     /// Lets go of what watch `id` waits on; the watch stays, quiet, until unwatched.
-    fn let_go(&mut self, lp: &mut EventLoop<R>, id: usize) {
+    fn let_go(&mut self, registry: &mut impl Registry<R>, id: usize) {
         let Some(watch) = self.watches.get_mut(id) else {
             return;
         };
         match std::mem::replace(&mut watch.source, Source::Nothing) {
             Source::EventFd { fd, token } => {
                 if let Some(token) = token {
-                    lp.deregister(fd.as_fd(), token);
+                    registry.deregister(fd.as_fd(), token);
                 }
             }
             Source::Inotify(wd) => {
@@ -485,14 +485,14 @@ impl<R: Copy, K: Clone> OomWatcher<R, K> {
                     // EINVAL means the kernel dropped the watch already (the file went).
                     let _ = shared.inotify.rm_watch(wd);
                 }
-                self.release_inotify_if_unused(lp);
+                self.release_inotify_if_unused(registry);
             }
             Source::Nothing => {}
         }
     }
 
     /// Closes the inotify instance when no watch uses it any more.
-    fn release_inotify_if_unused(&mut self, lp: &mut EventLoop<R>) {
+    fn release_inotify_if_unused(&mut self, registry: &mut impl Registry<R>) {
         let used = self
             .watches
             .iter()
@@ -502,7 +502,7 @@ impl<R: Copy, K: Clone> OomWatcher<R, K> {
         }
         if let Some(shared) = self.inotify.take() {
             if let Some(token) = shared.token {
-                lp.deregister(shared.inotify.as_fd(), token);
+                registry.deregister(shared.inotify.as_fd(), token);
             }
         }
     }

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use super::*;
+use crate::event_loop::EventLoop;
 
 const WATCHER: u8 = 1;
 const GIVE_UP: u8 = 2;
@@ -145,22 +146,22 @@ fn events(oom: u64, oom_kill: u64) -> String {
 /// Runs the loop until the watcher's route is ready, hands it to the watcher, and returns the
 /// keys it reported. Fails if the route never becomes ready.
 fn next_report(
-    lp: &mut EventLoop<u8>,
+    event_loop: &mut EventLoop<u8>,
     watcher: &mut OomWatcher<u8, &'static str>,
 ) -> Vec<&'static str> {
-    let give_up = lp.set_timer(Instant::now() + LONG, GIVE_UP);
+    let give_up = event_loop.set_timer(Instant::now() + LONG, GIVE_UP);
     let mut ready = Vec::new();
     loop {
         ready.clear();
-        lp.wait(&mut ready).expect("wait");
+        event_loop.wait(&mut ready).expect("wait");
         assert!(
             !ready.contains(&GIVE_UP),
             "the watcher's route never became ready"
         );
         if ready.contains(&WATCHER) {
-            lp.cancel_timer(give_up);
+            event_loop.cancel_timer(give_up);
             let mut kills = Vec::new();
-            watcher.on_ready(lp, &mut kills).expect("on_ready");
+            watcher.on_ready(event_loop, &mut kills).expect("on_ready");
             return kills;
         }
     }
@@ -168,142 +169,142 @@ fn next_report(
 
 #[test]
 fn a_write_that_raises_oom_kill_is_reported_and_one_that_raises_only_oom_is_not() {
-    let mut lp = EventLoop::new().expect("loop");
+    let mut event_loop = EventLoop::new().expect("loop");
     let mut watcher = OomWatcher::new(WATCHER);
     let fake = FakeCgroup::new(&events(0, 0));
-    let id = watcher.watch(&mut lp, &fake.cgroup(), "c1").expect("watch");
+    let id = watcher.watch(&mut event_loop, &fake.cgroup(), "c1").expect("watch");
     assert_eq!(watcher.descriptors(), 1);
 
     fake.events(&events(1, 0));
-    assert_eq!(next_report(&mut lp, &mut watcher), Vec::<&str>::new());
+    assert_eq!(next_report(&mut event_loop, &mut watcher), Vec::<&str>::new());
     fake.events(&events(1, 1));
-    assert_eq!(next_report(&mut lp, &mut watcher), ["c1"]);
+    assert_eq!(next_report(&mut event_loop, &mut watcher), ["c1"]);
     fake.events(&events(2, 1));
     assert_eq!(
-        next_report(&mut lp, &mut watcher),
+        next_report(&mut event_loop, &mut watcher),
         Vec::<&str>::new(),
         "the same kill is not reported twice"
     );
     assert!(!watcher.rechecking(), "v2 never waits for a recheck");
 
-    watcher.unwatch(&mut lp, id);
-    assert_eq!(lp.registered(), 0);
+    watcher.unwatch(&mut event_loop, id);
+    assert_eq!(event_loop.registered(), 0);
     assert_eq!(watcher.descriptors(), 0);
 }
 
 #[test]
 fn many_v2_watches_share_one_inotify_descriptor_which_goes_with_the_last() {
-    let mut lp = EventLoop::new().expect("loop");
+    let mut event_loop = EventLoop::new().expect("loop");
     let mut watcher = OomWatcher::new(WATCHER);
     let fakes: Vec<FakeCgroup> = (0..3).map(|_| FakeCgroup::new(&events(0, 0))).collect();
     let keys = ["a", "b", "c"];
     let ids: Vec<WatchId> = fakes
         .iter()
         .zip(keys)
-        .map(|(fake, key)| watcher.watch(&mut lp, &fake.cgroup(), key).expect("watch"))
+        .map(|(fake, key)| watcher.watch(&mut event_loop, &fake.cgroup(), key).expect("watch"))
         .collect();
     assert_eq!(watcher.descriptors(), 1);
-    assert_eq!(lp.registered(), 1);
+    assert_eq!(event_loop.registered(), 1);
 
     fakes[1].events(&events(1, 1));
     assert_eq!(
-        next_report(&mut lp, &mut watcher),
+        next_report(&mut event_loop, &mut watcher),
         ["b"],
         "only the cgroup that changed"
     );
 
-    watcher.unwatch(&mut lp, ids[0]);
-    watcher.unwatch(&mut lp, ids[1]);
+    watcher.unwatch(&mut event_loop, ids[0]);
+    watcher.unwatch(&mut event_loop, ids[1]);
     assert_eq!(watcher.descriptors(), 1, "c still needs it");
     fakes[2].events(&events(3, 2));
-    assert_eq!(next_report(&mut lp, &mut watcher), ["c"]);
-    watcher.unwatch(&mut lp, ids[2]);
-    assert_eq!((watcher.descriptors(), lp.registered()), (0, 0));
+    assert_eq!(next_report(&mut event_loop, &mut watcher), ["c"]);
+    watcher.unwatch(&mut event_loop, ids[2]);
+    assert_eq!((watcher.descriptors(), event_loop.registered()), (0, 0));
 }
 
 #[test]
 fn two_watches_of_one_cgroup_both_report_and_one_unwatch_keeps_the_other() {
-    let mut lp = EventLoop::new().expect("loop");
+    let mut event_loop = EventLoop::new().expect("loop");
     let mut watcher = OomWatcher::new(WATCHER);
     let fake = FakeCgroup::new(&events(0, 0));
     let first = watcher
-        .watch(&mut lp, &fake.cgroup(), "first")
+        .watch(&mut event_loop, &fake.cgroup(), "first")
         .expect("watch");
     let _second = watcher
-        .watch(&mut lp, &fake.cgroup(), "second")
+        .watch(&mut event_loop, &fake.cgroup(), "second")
         .expect("watch");
-    watcher.unwatch(&mut lp, first);
+    watcher.unwatch(&mut event_loop, first);
     fake.events(&events(1, 1));
     assert_eq!(
-        next_report(&mut lp, &mut watcher),
+        next_report(&mut event_loop, &mut watcher),
         ["second"],
         "the kernel's watch is shared, so it must outlive the first unwatch"
     );
-    watcher.close(&mut lp);
-    assert_eq!(lp.registered(), 0);
+    watcher.close(&mut event_loop);
+    assert_eq!(event_loop.registered(), 0);
 }
 
 #[test]
 fn a_check_at_reap_reports_a_kill_the_loop_has_not_read_and_only_once() {
-    let mut lp = EventLoop::new().expect("loop");
+    let mut event_loop = EventLoop::new().expect("loop");
     let mut watcher = OomWatcher::new(WATCHER);
     let fake = FakeCgroup::new(&events(0, 0));
-    let id = watcher.watch(&mut lp, &fake.cgroup(), "c").expect("watch");
+    let id = watcher.watch(&mut event_loop, &fake.cgroup(), "c").expect("watch");
     fake.events(&events(1, 1));
-    assert!(watcher.check(&mut lp, id).expect("check"));
-    assert!(!watcher.check(&mut lp, id).expect("check"));
+    assert!(watcher.check(&mut event_loop, id).expect("check"));
+    assert!(!watcher.check(&mut event_loop, id).expect("check"));
     assert_eq!(
-        next_report(&mut lp, &mut watcher),
+        next_report(&mut event_loop, &mut watcher),
         Vec::<&str>::new(),
         "the notification of a kill already reported reports nothing"
     );
-    watcher.close(&mut lp);
+    watcher.close(&mut event_loop);
 }
 
 #[test]
 fn a_kill_counted_before_the_watch_began_is_reported_at_the_first_look() {
-    let mut lp = EventLoop::new().expect("loop");
+    let mut event_loop = EventLoop::new().expect("loop");
     let mut watcher = OomWatcher::new(WATCHER);
     let fake = FakeCgroup::new(&events(1, 1));
     let id = watcher
-        .watch(&mut lp, &fake.cgroup(), "early")
+        .watch(&mut event_loop, &fake.cgroup(), "early")
         .expect("watch");
-    assert!(watcher.check(&mut lp, id).expect("check"));
-    watcher.close(&mut lp);
+    assert!(watcher.check(&mut event_loop, id).expect("check"));
+    watcher.close(&mut event_loop);
 }
 
 #[test]
 fn a_removed_memory_events_reports_nothing_and_frees_the_descriptor() {
-    let mut lp = EventLoop::new().expect("loop");
+    let mut event_loop = EventLoop::new().expect("loop");
     let mut watcher = OomWatcher::new(WATCHER);
     let fake = FakeCgroup::new(&events(0, 0));
-    let id = watcher.watch(&mut lp, &fake.cgroup(), "c").expect("watch");
+    let id = watcher.watch(&mut event_loop, &fake.cgroup(), "c").expect("watch");
     std::fs::remove_file(fake.events_path()).expect("remove");
-    assert_eq!(next_report(&mut lp, &mut watcher), Vec::<&str>::new());
+    assert_eq!(next_report(&mut event_loop, &mut watcher), Vec::<&str>::new());
     assert_eq!(
-        (watcher.descriptors(), lp.registered()),
+        (watcher.descriptors(), event_loop.registered()),
         (0, 0),
         "the kernel dropped the watch (IN_IGNORED), so the instance went"
     );
-    assert!(!watcher.check(&mut lp, id).expect("check"));
-    watcher.unwatch(&mut lp, id);
+    assert!(!watcher.check(&mut event_loop, id).expect("check"));
+    watcher.unwatch(&mut event_loop, id);
 }
 
 #[test]
 fn a_cgroup_without_memory_events_gets_a_quiet_watch_without_descriptors() {
-    let mut lp = EventLoop::new().expect("loop");
+    let mut event_loop = EventLoop::new().expect("loop");
     let mut watcher: OomWatcher<u8, &str> = OomWatcher::new(WATCHER);
     let fake = FakeCgroup::without_memory_events();
-    let id = watcher.watch(&mut lp, &fake.cgroup(), "c").expect("watch");
-    assert_eq!((watcher.descriptors(), lp.registered()), (0, 0));
-    assert!(!watcher.check(&mut lp, id).expect("check"));
+    let id = watcher.watch(&mut event_loop, &fake.cgroup(), "c").expect("watch");
+    assert_eq!((watcher.descriptors(), event_loop.registered()), (0, 0));
+    assert!(!watcher.check(&mut event_loop, id).expect("check"));
     let gone = Cgroup::unified(Path::new("/nonexistent/cgroup"));
     watcher
-        .watch(&mut lp, &gone, "gone")
+        .watch(&mut event_loop, &gone, "gone")
         .expect("a gone cgroup is not an error");
     let no_memory = Cgroup::V1(super::super::V1Paths::default());
     watcher
-        .watch(&mut lp, &no_memory, "v1")
+        .watch(&mut event_loop, &no_memory, "v1")
         .expect("nor is one without memory");
     assert_eq!(watcher.descriptors(), 0);
 }
