@@ -32,20 +32,19 @@
 //! before TaskExit even when the notification has not been read yet.
 
 use std::os::fd::AsFd;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use mio::{Interest, Token};
-use nix::errno::Errno;
-use nix::sys::eventfd::{EfdFlags, EventFd};
-use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify, WatchDescriptor};
+use mio::Token;
+use nix::sys::eventfd::EventFd;
+use nix::sys::inotify::WatchDescriptor;
 use slab::Slab;
 
-use super::parse;
-use super::read::Files;
 use super::{Cgroup, Controller};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::event_loop::Registry;
+use rule::{judge, read_count, Count, Verdict, Why};
+use v2::Shared;
 
 /// When a v1 notification whose kill counter has not risen is looked at again, each delay
 /// after the previous look. A victim is normally counted within microseconds of the
@@ -102,74 +101,6 @@ struct Watch<K> {
     recheck: Option<Recheck>,
 }
 
-/// What the kill counter file said.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Count {
-    /// The file is gone: so is the cgroup.
-    Gone,
-    /// The file has no `oom_kill` line (a v1 kernel before 4.13).
-    NoCounter,
-    /// `oom_kill`.
-    Kills(u64),
-}
-
-/// Why a counter is looked at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Why {
-    /// The kernel notified.
-    Notified,
-    /// A [`Recheck`] of index `attempt` came due.
-    Recheck(usize),
-    /// The caller asked ([`OomWatcher::check`]).
-    Asked,
-}
-
-/// What a look at a counter concludes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Verdict {
-    /// A kill to report.
-    Killed,
-    /// Nothing to report.
-    Quiet,
-    /// Nothing yet: look again after the delay of this index in [`RECHECKS`].
-    Recheck(usize),
-    /// The cgroup is gone; the watch can let its descriptor go.
-    Gone,
-}
-
-/// The counter rule: a kill only when the counter rose above what was reported.
-fn judge(api: Api, reported: u64, count: Count, why: Why) -> Verdict {
-    let next_recheck = match (api, why) {
-        (Api::V1, Why::Notified) => Some(0),
-        (Api::V1, Why::Recheck(attempt)) => Some(attempt + 1).filter(|&n| n < RECHECKS.len()),
-        _ => None,
-    };
-    match count {
-        Count::Gone => Verdict::Gone,
-        Count::Kills(kills) if kills > reported => Verdict::Killed,
-        Count::Kills(_) => next_recheck.map_or(Verdict::Quiet, Verdict::Recheck),
-        // Without a counter a v1 notification is all there is, as for the Go shim.
-        Count::NoCounter if api == Api::V1 && why == Why::Notified => Verdict::Killed,
-        Count::NoCounter => Verdict::Quiet,
-    }
-}
-
-/// Reads the `oom_kill` count of a counter file.
-fn read_count(path: &Path) -> Result<Count> {
-    let mut files = Files::new();
-    Ok(match files.read_host(path)? {
-        None => Count::Gone,
-        Some(text) => parse::flat_value(text, "oom_kill").map_or(Count::NoCounter, Count::Kills),
-    })
-}
-
-/// The shared inotify instance of the v2 watches.
-#[derive(Debug)]
-struct Shared {
-    inotify: Inotify,
-    token: Option<Token>,
-}
-
 /// The OOM watches of a shim's containers, each named by a key `K` of the caller's, all led to
 /// one route `R` of the loop.
 #[derive(Debug)]
@@ -196,7 +127,12 @@ impl<R: Copy, K: Clone> OomWatcher<R, K> {
 
     /// Starts watching `cgroup`, reporting its kills as `key`. A cgroup that is already gone, or
     /// has no memory controller, gets a watch that never reports and holds no descriptor.
-    pub fn watch(&mut self, registry: &mut impl Registry<R>, cgroup: &Cgroup, key: K) -> Result<WatchId> {
+    pub fn watch(
+        &mut self,
+        registry: &mut impl Registry<R>,
+        cgroup: &Cgroup,
+        key: K,
+    ) -> Result<WatchId> {
         let (api, counter, source) = match cgroup {
             Cgroup::V1(paths) => match paths.get(Controller::Memory) {
                 Some(memcg) => {
@@ -220,51 +156,6 @@ impl<R: Copy, K: Clone> OomWatcher<R, K> {
             reported: 0,
             recheck: None,
         })))
-    }
-
-    /// v1: an eventfd the kernel signals on an OOM of `memcg`, registered with the loop.
-    fn event_fd(&mut self, registry: &mut impl Registry<R>, memcg: &Path, counter: &Path) -> Result<Source> {
-        let fd = EventFd::from_flags(EfdFlags::EFD_NONBLOCK | EfdFlags::EFD_CLOEXEC)
-            .map_err(|e| Error::os("eventfd", e))?;
-        match tie_to_oom_control(&fd, memcg, counter) {
-            Ok(()) => {}
-            Err((_, Errno::ENOENT | Errno::ENODEV)) => return Ok(Source::Nothing),
-            Err((context, e)) => return Err(Error::os(context, e)),
-        }
-        let token = registry
-            .register(fd.as_fd(), Interest::READABLE, self.route)
-            .map_err(|e| Error::os("epoll_ctl eventfd", e))?;
-        Ok(Source::EventFd { fd, token })
-    }
-
-    /// v2: a watch of `counter` in the shared inotify instance, which this opens if need be.
-    fn inotify_watch(&mut self, registry: &mut impl Registry<R>, counter: &Path) -> Result<Source> {
-        if self.inotify.is_none() {
-            let inotify = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC)
-                .map_err(|e| Error::os("inotify_init1", e))?;
-            let token = registry
-                .register(inotify.as_fd(), Interest::READABLE, self.route)
-                .map_err(|e| Error::os("epoll_ctl inotify", e))?;
-            self.inotify = Some(Shared { inotify, token });
-        }
-        let added = match &self.inotify {
-            Some(shared) => shared.inotify.add_watch(counter, AddWatchFlags::IN_MODIFY),
-            None => Err(Errno::EBADF),
-        };
-        match added {
-            Ok(wd) => Ok(Source::Inotify(wd)),
-            Err(Errno::ENOENT | Errno::ENODEV) => {
-                self.release_inotify_if_unused(registry);
-                Ok(Source::Nothing)
-            }
-            Err(e) => {
-                self.release_inotify_if_unused(registry);
-                Err(Error::os(
-                    format!("inotify_add_watch {}", counter.display()),
-                    e,
-                ))
-            }
-        }
     }
 
     /// Handles a readiness or a deadline of the watcher's route: drains what the kernel
@@ -300,60 +191,6 @@ impl<R: Copy, K: Clone> OomWatcher<R, K> {
         }
         self.arm(registry);
         first_error.map_or(Ok(()), Err)
-    }
-
-    /// Reads the inotify queue and lists the watches it names.
-    fn drain_inotify(
-        &mut self,
-        registry: &mut impl Registry<R>,
-        looks: &mut Vec<(usize, Why)>,
-    ) -> Result<()> {
-        let Some(shared) = &self.inotify else {
-            return Ok(());
-        };
-        let mut ignored = Vec::new();
-        let mut result = Ok(());
-        for read in 0.. {
-            if read == INOTIFY_READS_PER_RUN {
-                if let Some(token) = shared.token {
-                    registry.again(token);
-                }
-                break;
-            }
-            let events = match shared.inotify.read_events() {
-                Ok(events) => events,
-                Err(Errno::EAGAIN) => break,
-                Err(Errno::EINTR) => continue,
-                Err(e) => {
-                    result = Err(Error::os("read inotify", e));
-                    break;
-                }
-            };
-            for event in events {
-                let overflow = event.mask.contains(AddWatchFlags::IN_Q_OVERFLOW);
-                for (id, watch) in &self.watches {
-                    let Source::Inotify(wd) = watch.source else {
-                        continue;
-                    };
-                    if (overflow || wd == event.wd) && !looks.iter().any(|&(l, _)| l == id) {
-                        looks.push((id, Why::Notified));
-                    }
-                }
-                if event.mask.contains(AddWatchFlags::IN_IGNORED) {
-                    ignored.push(event.wd);
-                }
-            }
-        }
-        // The kernel dropped these watches (their file was removed): nothing to remove later.
-        for (_, watch) in self.watches.iter_mut() {
-            if matches!(watch.source, Source::Inotify(wd) if ignored.contains(&wd)) {
-                watch.source = Source::Nothing;
-            }
-        }
-        if !ignored.is_empty() {
-            self.release_inotify_if_unused(registry);
-        }
-        result
     }
 
     /// Re-reads the counter of watch `id` and acts on the verdict.
@@ -490,59 +327,11 @@ impl<R: Copy, K: Clone> OomWatcher<R, K> {
             Source::Nothing => {}
         }
     }
-
-    /// Closes the inotify instance when no watch uses it any more.
-    fn release_inotify_if_unused(&mut self, registry: &mut impl Registry<R>) {
-        let used = self
-            .watches
-            .iter()
-            .any(|(_, watch)| matches!(watch.source, Source::Inotify(_)));
-        if used {
-            return;
-        }
-        if let Some(shared) = self.inotify.take() {
-            if let Some(token) = shared.token {
-                registry.deregister(shared.inotify.as_fd(), token);
-            }
-        }
-    }
 }
 
-/// Registers `fd` for OOM notifications of `memcg`: `"<eventfd> <oom_control fd>"` written in
-/// one `write` to its `cgroup.event_control`. The `memory.oom_control` descriptor only names
-/// the file to the kernel and is closed at once. An error comes with the call and path it is
-/// about.
-fn tie_to_oom_control(
-    fd: &EventFd,
-    memcg: &Path,
-    counter: &Path,
-) -> std::result::Result<(), (String, Errno)> {
-    use std::io::Write;
-    use std::os::fd::AsRawFd;
-
-    let failed = |call: &str, path: &Path| {
-        let context = format!("{call} {}", path.display());
-        move |e: std::io::Error| {
-            let errno = Errno::from_raw(e.raw_os_error().unwrap_or(nix::libc::EIO));
-            (context, errno)
-        }
-    };
-    let oom_control = std::fs::File::open(counter).map_err(failed("open", counter))?;
-    let control_path = memcg.join("cgroup.event_control");
-    let mut control = std::fs::OpenOptions::new()
-        .write(true)
-        .open(&control_path)
-        .map_err(failed("open", &control_path))?;
-    let line = format!("{} {}", fd.as_raw_fd(), oom_control.as_raw_fd());
-    match control.write(line.as_bytes()) {
-        Ok(n) if n == line.len() => Ok(()),
-        Ok(_) => Err((
-            format!("write {} (short)", control_path.display()),
-            Errno::EIO,
-        )),
-        Err(e) => Err(failed("write", &control_path)(e)),
-    }
-}
+mod rule;
+mod v1;
+mod v2;
 
 #[cfg(test)]
 mod tests;

@@ -172,11 +172,16 @@ fn a_write_that_raises_oom_kill_is_reported_and_one_that_raises_only_oom_is_not(
     let mut event_loop = EventLoop::new().expect("loop");
     let mut watcher = OomWatcher::new(WATCHER);
     let fake = FakeCgroup::new(&events(0, 0));
-    let id = watcher.watch(&mut event_loop, &fake.cgroup(), "c1").expect("watch");
+    let id = watcher
+        .watch(&mut event_loop, &fake.cgroup(), "c1")
+        .expect("watch");
     assert_eq!(watcher.descriptors(), 1);
 
     fake.events(&events(1, 0));
-    assert_eq!(next_report(&mut event_loop, &mut watcher), Vec::<&str>::new());
+    assert_eq!(
+        next_report(&mut event_loop, &mut watcher),
+        Vec::<&str>::new()
+    );
     fake.events(&events(1, 1));
     assert_eq!(next_report(&mut event_loop, &mut watcher), ["c1"]);
     fake.events(&events(2, 1));
@@ -201,7 +206,11 @@ fn many_v2_watches_share_one_inotify_descriptor_which_goes_with_the_last() {
     let ids: Vec<WatchId> = fakes
         .iter()
         .zip(keys)
-        .map(|(fake, key)| watcher.watch(&mut event_loop, &fake.cgroup(), key).expect("watch"))
+        .map(|(fake, key)| {
+            watcher
+                .watch(&mut event_loop, &fake.cgroup(), key)
+                .expect("watch")
+        })
         .collect();
     assert_eq!(watcher.descriptors(), 1);
     assert_eq!(event_loop.registered(), 1);
@@ -249,7 +258,9 @@ fn a_check_at_reap_reports_a_kill_the_loop_has_not_read_and_only_once() {
     let mut event_loop = EventLoop::new().expect("loop");
     let mut watcher = OomWatcher::new(WATCHER);
     let fake = FakeCgroup::new(&events(0, 0));
-    let id = watcher.watch(&mut event_loop, &fake.cgroup(), "c").expect("watch");
+    let id = watcher
+        .watch(&mut event_loop, &fake.cgroup(), "c")
+        .expect("watch");
     fake.events(&events(1, 1));
     assert!(watcher.check(&mut event_loop, id).expect("check"));
     assert!(!watcher.check(&mut event_loop, id).expect("check"));
@@ -278,9 +289,14 @@ fn a_removed_memory_events_reports_nothing_and_frees_the_descriptor() {
     let mut event_loop = EventLoop::new().expect("loop");
     let mut watcher = OomWatcher::new(WATCHER);
     let fake = FakeCgroup::new(&events(0, 0));
-    let id = watcher.watch(&mut event_loop, &fake.cgroup(), "c").expect("watch");
+    let id = watcher
+        .watch(&mut event_loop, &fake.cgroup(), "c")
+        .expect("watch");
     std::fs::remove_file(fake.events_path()).expect("remove");
-    assert_eq!(next_report(&mut event_loop, &mut watcher), Vec::<&str>::new());
+    assert_eq!(
+        next_report(&mut event_loop, &mut watcher),
+        Vec::<&str>::new()
+    );
     assert_eq!(
         (watcher.descriptors(), event_loop.registered()),
         (0, 0),
@@ -295,7 +311,9 @@ fn a_cgroup_without_memory_events_gets_a_quiet_watch_without_descriptors() {
     let mut event_loop = EventLoop::new().expect("loop");
     let mut watcher: OomWatcher<u8, &str> = OomWatcher::new(WATCHER);
     let fake = FakeCgroup::without_memory_events();
-    let id = watcher.watch(&mut event_loop, &fake.cgroup(), "c").expect("watch");
+    let id = watcher
+        .watch(&mut event_loop, &fake.cgroup(), "c")
+        .expect("watch");
     assert_eq!((watcher.descriptors(), event_loop.registered()), (0, 0));
     assert!(!watcher.check(&mut event_loop, id).expect("check"));
     let gone = Cgroup::unified(Path::new("/nonexistent/cgroup"));
