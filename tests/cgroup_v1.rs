@@ -505,7 +505,8 @@ fn an_oom_kill_in_a_watched_cgroup_is_reported_through_the_loop() {
     let host = v1_host();
     let mut event_loop = EventLoop::new().expect("loop");
     let mut watcher = OomWatcher::new(WATCHER);
-    let (_cgroup, mut hog, id) = watched_hog(&host, &mut event_loop, &mut watcher, MEMORY_HOG, |_| {});
+    let (_cgroup, mut hog, id) =
+        watched_hog(&host, &mut event_loop, &mut watcher, MEMORY_HOG, |_| {});
     hog.release();
     let mut looks = 0;
     let kills = loop {
@@ -539,7 +540,8 @@ fn the_kill_is_counted_before_the_victim_is_reaped_so_a_check_at_reap_reports_it
     let host = v1_host();
     let mut event_loop = EventLoop::new().expect("loop");
     let mut watcher = OomWatcher::new(WATCHER);
-    let (_cgroup, mut hog, id) = watched_hog(&host, &mut event_loop, &mut watcher, MEMORY_HOG, |_| {});
+    let (_cgroup, mut hog, id) =
+        watched_hog(&host, &mut event_loop, &mut watcher, MEMORY_HOG, |_| {});
     hog.release();
     assert_eq!(hog.wait().signal(), Some(nix::libc::SIGKILL));
     assert!(
@@ -566,7 +568,10 @@ fn removing_an_idle_watched_cgroup_fires_the_eventfd_but_reports_nothing() {
         .expect("watch");
     assert_eq!(watcher.descriptors(), 1);
     test_cgroup.remove();
-    assert_eq!(next_report(&mut event_loop, &mut watcher), Vec::<&str>::new());
+    assert_eq!(
+        next_report(&mut event_loop, &mut watcher),
+        Vec::<&str>::new()
+    );
     assert_eq!(
         (watcher.descriptors(), event_loop.registered()),
         (0, 0),
@@ -582,10 +587,15 @@ fn an_oom_with_the_killer_disabled_notifies_but_reports_nothing() {
     let host = v1_host();
     let mut event_loop = EventLoop::new().expect("loop");
     let mut watcher = OomWatcher::new(WATCHER);
-    let (cgroup, mut hog, id) =
-        watched_hog(&host, &mut event_loop, &mut watcher, USER_SPACE_HOG, |cgroup| {
+    let (cgroup, mut hog, id) = watched_hog(
+        &host,
+        &mut event_loop,
+        &mut watcher,
+        USER_SPACE_HOG,
+        |cgroup| {
             cgroup.set(Controller::Memory, "memory.oom_control", "1");
-        });
+        },
+    );
     hog.release();
     // The kernel marks the cgroup under OOM, then notifies, then puts the hog to sleep.
     let deadline = Instant::now() + LONG;
@@ -602,7 +612,10 @@ fn an_oom_with_the_killer_disabled_notifies_but_reports_nothing() {
         "the notification of an OOM without a kill"
     );
     while watcher.rechecking() {
-        assert_eq!(next_report(&mut event_loop, &mut watcher), Vec::<&str>::new());
+        assert_eq!(
+            next_report(&mut event_loop, &mut watcher),
+            Vec::<&str>::new()
+        );
     }
     assert!(!watcher.check(&mut event_loop, id).expect("check"));
     // A process waiting in a memory cgroup's OOM can still be killed.
