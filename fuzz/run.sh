@@ -11,7 +11,7 @@ set -eu
 
 cd "$(dirname "$0")"
 seconds=${FUZZ_SECONDS:-60}
-targets=${*:-control process_json checkpoint_config pid_file ttrpc cgroup_files}
+targets=${*:-control process_json checkpoint_config pid_file ttrpc cgroup_files runtime_options}
 # Largest input the fuzzer makes: far beyond a control line (64 bytes), serde_json's nesting
 # limit (128) and the decoder's read chunk (4 KiB), small enough to keep executions fast;
 # libFuzzer grows its inputs up to it.
@@ -57,6 +57,12 @@ big_seeds() {
     pid_file)
       repeat 9 1040000 > "$dir/big-digits"
       { repeat 0 1040000; printf '1'; } > "$dir/big-leading-zeros" ;;
+    runtime_options)
+      # A megabyte string, arrays nested 100 000 deep, and 20 000 lines of keys.
+      { printf 'BinaryName = "'; repeat a 1040000; printf '"\n'; } > "$dir/big-string"
+      { printf 'Tags = '; repeat '[' 100000; repeat ']' 100000; printf '\nRoot = "/r"\n'; } > "$dir/deep-array"
+      { i=0; while [ $i -lt 20000 ]; do printf 'Key%d = %d\n' $i $i; i=$((i + 1)); done
+        printf 'SystemdCgroup = true\n'; } > "$dir/many-lines" ;;
     ttrpc)
       # The committed State call without its read-size prefix byte, to follow the big frames.
       tail -c +2 seeds/ttrpc/state-call > "$dir/.call"

@@ -71,3 +71,44 @@ fn a_pod_through_the_shim_installed_as_runc_v2_shares_one_shim_that_exits_with_t
 fn a_pod_through_the_shim_under_its_own_name_shares_one_shim_that_exits_with_the_pod() {
     pod_life_through(CRI_TINYSHIM_HANDLER);
 }
+
+mod tinyshim_only {
+    use super::*;
+    use tinyshim_testkit::containerd::{require_tinyshim, CRI_NAMESPACE};
+
+    /// The container ids `runc --root <root>` lists.
+    fn runc_list(root: &std::path::Path) -> Vec<String> {
+        let output = std::process::Command::new("runc")
+            .arg("--root")
+            .arg(root)
+            .args(["list", "-q"])
+            .output()
+            .expect("runc list");
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn under_its_own_name_the_shim_takes_runc_options_from_the_runtimes_config_path() {
+        require_tinyshim("runtimeoptions.v1.Options read");
+        let containerd = Containerd::start(Options::cri());
+        let cri = containerd.cri();
+        // The daemon's ConfigPath file says `Root = <its own runc root>`.
+        let pod = cri.run_pod("pod1", CRI_TINYSHIM_HANDLER);
+        let root = containerd.own_name_runc_root().join(CRI_NAMESPACE);
+        assert_eq!(
+            runc_list(&root),
+            std::slice::from_ref(&pod.id),
+            "runc's containers under {root:?}"
+        );
+        assert!(
+            !runc_list(&containerd.runc_root()).contains(&pod.id),
+            "the pod also under the default root"
+        );
+        cri.stop_pod(&pod.id);
+        cri.remove_pod(&pod.id);
+        assert_eq!(runc_list(&root), Vec::<String>::new());
+    }
+}

@@ -17,6 +17,7 @@ pub mod proto;
 pub mod rootfs;
 pub mod route;
 pub mod runc;
+pub mod runtime_options;
 pub mod server;
 pub mod sha256;
 pub mod shim;

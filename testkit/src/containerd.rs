@@ -381,10 +381,14 @@ impl Containerd {
             std::fs::create_dir_all(sub).expect("create the CRI daemon's dirs");
         }
         std::fs::create_dir_all(self.pod_logs_dir()).expect("create the pods' log dir");
-        // What 1.6 sends as runtimeoptions.v1.Options.config_path; the shim may read it one day.
+        // What 1.6 sends as runtimeoptions.v1.Options.config_path: runc options in TOML.
+        let root = serde_json::to_string(&self.own_name_runc_root().display().to_string())
+            .expect("a string serializes");
         std::fs::write(
             self.cri_runtime_config(),
-            "# runc options for tinyshim under its own name (CRI ConfigPath)\n",
+            format!(
+                "# runc options for tinyshim under its own name (CRI ConfigPath)\nRoot = {root}\n"
+            ),
         )
         .expect("write the tinyshim runtime's ConfigPath file");
     }
@@ -444,6 +448,12 @@ impl Containerd {
     /// The tinyshim runtime's `ConfigPath` file.
     pub fn cri_runtime_config(&self) -> PathBuf {
         self.dir.join("tinyshim-runc.toml")
+    }
+
+    /// The runc root the tinyshim runtime's `ConfigPath` file names, in this daemon's scratch
+    /// directory: runc keeps the state of its containers in `<this>/k8s.io`.
+    pub fn own_name_runc_root(&self) -> PathBuf {
+        self.dir.join("runc-own-name")
     }
 
     /// The cgroup parent under which every pod or dockerd container of this daemon should
@@ -992,6 +1002,19 @@ impl Containerd {
     fn remove_runc_state(&self) -> Vec<String> {
         let root = self.runc_root();
         let mut problems = Vec::new();
+        // Every container under the own-name route's root is this daemon's; the directory goes
+        // with the scratch one.
+        let own_root = self.own_name_runc_root().join(CRI_NAMESPACE);
+        let own_arg = own_root.display().to_string();
+        for entry in std::fs::read_dir(&own_root).into_iter().flatten().flatten() {
+            let id = entry.file_name().to_string_lossy().into_owned();
+            problems.push(format!("runc still had container {id} in {own_arg}"));
+            if let Err(error) =
+                driver::run_runtime("runc", &[], &["--root", &own_arg, "delete", "--force", &id])
+            {
+                problems.push(error.to_string());
+            }
+        }
         let entries = self.own_runc_entries();
         if !entries.is_empty() {
             problems.push(format!(

@@ -29,6 +29,8 @@ use crate::v2::bundle;
 use crate::v2::cli::args::Args;
 use crate::v2::proto::google::Any;
 use crate::v2::proto::runc::Options;
+use crate::v2::proto::runtimeoptions::RuntimeOptions;
+use crate::v2::runtime_options;
 use crate::v2::sha256;
 
 /// Where runtime v2 shims put their sockets (containerd's default state directory, whatever
@@ -191,7 +193,8 @@ fn spawn_shim(args: &Args, cwd: &Path, listener: &OwnedFd) -> Result<()> {
     Ok(())
 }
 
-/// The `shim_cgroup` of the runc options containerd wrote on stdin, if any.
+/// The `shim_cgroup` of the runtime options containerd wrote on stdin, if any: runc's own, or
+/// CRI's for another runtime, which say where the runc options are.
 fn shim_cgroup() -> Option<String> {
     let mut input = Vec::new();
     std::io::stdin()
@@ -199,7 +202,10 @@ fn shim_cgroup() -> Option<String> {
         .read_to_end(&mut input)
         .ok()?;
     let any = Any::decode(input.as_slice()).ok()?;
-    let options: Options = any.unpack().ok()?;
+    let options: Options = match any.unpack::<RuntimeOptions>() {
+        Ok(cri) => runtime_options::runc_options(&cri).ok()?,
+        Err(_) => any.unpack().ok()?,
+    };
     (!options.shim_cgroup.is_empty()).then_some(options.shim_cgroup)
 }
 

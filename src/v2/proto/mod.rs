@@ -16,6 +16,7 @@ pub mod cgroups;
 pub mod events;
 pub mod google;
 pub mod runc;
+pub mod runtimeoptions;
 pub mod task;
 pub mod ttrpc;
 pub mod types;

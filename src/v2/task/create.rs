@@ -11,10 +11,12 @@ use crate::v2::log::Level;
 use crate::v2::proto::events::{TaskCreate, TaskIo};
 use crate::v2::proto::google::TypeUrl;
 use crate::v2::proto::runc::Options;
+use crate::v2::proto::runtimeoptions::RuntimeOptions;
 use crate::v2::proto::task::{CreateTaskRequest, CreateTaskResponse, Empty};
 use crate::v2::proto::ttrpc::Code;
 use crate::v2::rootfs;
 use crate::v2::runc::{CommandLines, Settings};
+use crate::v2::runtime_options;
 use crate::v2::ttrpc::call::CallError;
 
 use super::launch::{failure_message, launch_process};
@@ -54,8 +56,13 @@ impl TaskService {
                     CallError::new(Code::InvalidArgument, format!("runtime options: {e}"))
                 })?)
             }
-            // CRI sends `runtimeoptions.v1.Options` to a runtime it does not take for runc:
-            // nothing in them is for this shim, which then runs with the defaults.
+            // What CRI sends a runtime it does not take for runc: where its TOML options are.
+            Some(any) if any.type_url == <RuntimeOptions as TypeUrl>::TYPE_URL => {
+                let options = any.unpack::<RuntimeOptions>().map_err(|e| {
+                    CallError::new(Code::InvalidArgument, format!("runtime options: {e}"))
+                })?;
+                Some(runtime_options::runc_options(&options).map_err(shim_error)?)
+            }
             Some(any) if !any.type_url.is_empty() => {
                 let message = format!(
                     "{}: ignored runtime options of type {}",
