@@ -9,7 +9,7 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use tinyshim::cgroup::{Cgroup, Host};
+use tinyshim::v2::cgroup::{Cgroup, Host};
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);

@@ -6,8 +6,7 @@
 //!   [`Frontend`](supervisor::Frontend), whose routes and call tags are its own types;
 //! * the process: [`process`] (its phase machine, stdio, drain), generic over the core's routes;
 //! * the mechanisms: [`io`] (pumps, FIFOs, pipes, console socket, legacy PTY), [`reaper`]
-//!   (signals and wait statuses), [`runtime`] (runtime calls as children of the loop),
-//!   [`cgroup`] (a container's cgroup: its metrics for Stats, its OOM kills);
+//!   (signals and wait statuses), [`runtime`] (runtime calls as children of the loop);
 //! * the frontends: [`v02`] and [`v2`];
 //! * [`config`] (the environment, read once) and [`error`].
 //!
@@ -25,7 +24,6 @@
 
 #![warn(missing_docs)]
 
-pub mod cgroup;
 pub mod config;
 pub mod error;
 pub mod event_loop;

@@ -1,4 +1,4 @@
-//! `tinyshim::cgroup` against the kernel on a cgroup v1 host: cgroups the tests make under
+//! `tinyshim::v2::cgroup` against the kernel on a cgroup v1 host: cgroups the tests make under
 //! unique names, processes moved into them, Stats read from them, OOM kills watched through a
 //! real [`EventLoop`] as the shim registers them. A hybrid host's cgroup2 mount serves for the
 //! v2 files that exist without controllers (`cpu.stat`, the pressure files).
@@ -14,10 +14,10 @@ use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use tinyshim::cgroup::{
+use tinyshim::event_loop::{EventLoop, Registry};
+use tinyshim::v2::cgroup::{
     Cgroup, Controller, Host, Metrics, Mode, OomWatcher, StatsError, V1Paths, CGROUP_ROOT,
 };
-use tinyshim::event_loop::{EventLoop, Registry};
 use tinyshim::v2::proto::cgroups::{v1, v2};
 
 /// Far longer than anything here takes on a loaded machine: only a hang reaches it.
@@ -485,7 +485,7 @@ fn watched_hog(
     watcher: &mut OomWatcher<u8, &'static str>,
     hog: &str,
     configure: impl FnOnce(&TestCgroup),
-) -> (TestCgroup, Parked, tinyshim::cgroup::WatchId) {
+) -> (TestCgroup, Parked, tinyshim::v2::cgroup::WatchId) {
     let cgroup = TestCgroup::new(host, &[Controller::Memory]);
     cgroup.set(Controller::Memory, "memory.limit_in_bytes", MEMORY_LIMIT);
     configure(&cgroup);

@@ -8,8 +8,8 @@
 use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
-use tinyshim::cgroup::parse::{self, Limit};
-use tinyshim::cgroup::{Cgroup, Host, Mode, CGROUP_ROOT};
+use tinyshim::v2::cgroup::parse::{self, Limit};
+use tinyshim::v2::cgroup::{Cgroup, Host, Mode, CGROUP_ROOT};
 
 /// A single-value file as the Go library reads it: `max`, a u64, or a negative number (0).
 fn expect_single(text: &str) -> Option<Limit> {
@@ -82,7 +82,7 @@ fuzz_target!(|data: &[u8]| {
     let (mountinfo, proc_cgroup) = text.split_once('\0').unwrap_or((&text, ""));
     for mode in [Mode::V1, Mode::Unified] {
         let host = Host::from_mountinfo(mode, mountinfo);
-        let mut points: Vec<&Path> = tinyshim::cgroup::Controller::ALL
+        let mut points: Vec<&Path> = tinyshim::v2::cgroup::Controller::ALL
             .iter()
             .filter_map(|&c| host.v1_mount(c))
             .collect();

@@ -7,9 +7,11 @@
 //!   connections, answers), [`task`] (the task service: its calls, policy and records),
 //!   [`events`] (publishing to containerd), [`route`] (where its readiness leads), [`log`];
 //! * the container: [`bundle`] (`config.json` and kept settings), [`runc`] (command lines),
-//!   [`stdio`] (FIFOs and log URIs), [`rootfs`] (mounts).
+//!   [`runtime_options`] (CRI's options for a runtime not named runc), [`stdio`] (FIFOs and log
+//!   URIs), [`rootfs`] (mounts), [`cgroup`] (its metrics for Stats, its OOM kills).
 
 pub mod bundle;
+pub mod cgroup;
 pub mod cli;
 pub mod events;
 pub mod log;

@@ -13,4 +13,6 @@ pub enum Route {
     EventsRetry,
     /// The latest moment to exit once asked to, events flushed or not.
     ExitDeadline,
+    /// The OOM watcher's descriptors and its rechecks.
+    Oom,
 }

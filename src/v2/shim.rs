@@ -83,6 +83,15 @@ impl Frontend for TaskShim {
             Notice::Frontend(Route::Events) => self.events.on_socket(&mut core.registry()),
             Notice::Frontend(Route::EventsRetry) => self.events.on_retry(&mut core.registry()),
             Notice::Frontend(Route::ExitDeadline) => {}
+            Notice::Frontend(Route::Oom) => {
+                let mut out = Outside {
+                    core,
+                    server: &mut self.server,
+                    events: &mut self.events,
+                    log: &self.log,
+                };
+                self.tasks.on_oom(&mut out);
+            }
             Notice::Terminate if self.tasks.is_empty() => self.exit_soon(core),
             Notice::Terminate => {
                 let message = format!("ignored SIGTERM: {} task(s) still served", self.tasks.len());

@@ -12,7 +12,7 @@
 //! The type URLs are the bare protobuf names: containerd resolves an `Any` by exact name, and a
 //! `type.googleapis.com/` prefix would not be found.
 //!
-//! Where each field comes from is [`crate::cgroup`]'s business; the field docs name the
+//! Where each field comes from is [`crate::v2::cgroup`]'s business; the field docs name the
 //! cgroupfs file so that a reader can check a value against the kernel's.
 
 pub mod v1;

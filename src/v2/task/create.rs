@@ -135,6 +135,8 @@ impl TaskService {
                 paused: false,
                 deleting: false,
                 rootfs: request.rootfs,
+                cgroup: None,
+                oom: None,
             },
         );
         Ok(Step::OnLaunch(key))
@@ -152,7 +154,9 @@ impl TaskService {
         if let Some(reply) = served.owes.take() {
             out.answer(reply, Ok(CreateTaskResponse { pid }));
         }
-        let Some(container) = self.containers.get(&served.id) else {
+        let id = served.id.clone();
+        self.watch_cgroup(out, &id, pid as i32);
+        let Some(container) = self.containers.get(&id) else {
             return;
         };
         let event = TaskCreate {

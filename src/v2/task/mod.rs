@@ -18,12 +18,14 @@ pub mod exec;
 pub mod freeze;
 pub mod kill;
 pub mod launch;
+pub mod oom;
 pub mod parked;
 pub mod policy;
 pub mod queries;
 pub mod records;
 pub mod request;
 pub mod start;
+pub mod stats;
 pub mod update;
 pub mod wait;
 
@@ -94,6 +96,8 @@ pub struct TaskService {
     served: HashMap<ProcessKey, Served>,
     /// Updates made so far, which names each one's resources file.
     updates: u64,
+    /// The host's cgroups and the OOM watcher.
+    cgroups: oom::Cgroups,
 }
 
 impl TaskService {
@@ -104,6 +108,7 @@ impl TaskService {
             containers: BTreeMap::new(),
             served: HashMap::new(),
             updates: 0,
+            cgroups: oom::Cgroups::default(),
         }
     }
 
@@ -164,6 +169,10 @@ impl TaskService {
                 let step = self.close_io(out, &request);
                 self.finish(out, reply, step);
             }
+            TaskRequest::Stats(request) => {
+                let step = self.stats(&request);
+                self.finish(out, reply, step);
+            }
             TaskRequest::Update(request) => {
                 let step = self.update(out, request);
                 self.finish(out, reply, step);
@@ -178,7 +187,7 @@ impl TaskService {
             }
             // The shim's own life, which its frontend handles.
             TaskRequest::Shutdown(_) => out.answer(reply, Ok(Empty {})),
-            other @ (TaskRequest::Stats(_) | TaskRequest::Checkpoint(_)) => {
+            other @ TaskRequest::Checkpoint(_) => {
                 let error = CallError::new(
                     Code::Unimplemented,
                     format!("{} is not implemented by tinyshim", other.method()),
@@ -208,7 +217,8 @@ impl TaskService {
                 out.log.write(Level::Warning, &message);
             }
             Notice::Warning(message) => out.log.write(Level::Warning, &message),
-            Notice::Exited(..) | Notice::Frontend(_) | Notice::Terminate => {}
+            Notice::Exited(key, _) => self.reaped(out, key),
+            Notice::Frontend(_) | Notice::Terminate => {}
         }
     }
 
@@ -245,6 +255,7 @@ impl TaskService {
 
     /// Forgets a container: its processes and their stdio, its rootfs mounts.
     fn drop_container(&mut self, out: &mut Outside, container: Container) {
+        self.unwatch_cgroup(out, container.oom);
         for key in std::iter::once(container.init)
             .chain(container.execs.values().filter_map(|e| e.process))
         {

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 
 use crate::process::ProcessKey;
 use crate::runtime::Runtime;
+use crate::v2::cgroup::{Cgroup, WatchId};
 use crate::v2::proto::types::Mount;
 use crate::v2::runc::Settings;
 use crate::v2::server::{Lost, Reply};
@@ -75,6 +76,10 @@ pub struct Container {
     /// The mounts Create was given, for the TaskCreate event; the shim mounted them and
     /// unmounts them at Delete.
     pub rootfs: Vec<Mount>,
+    /// Its cgroup, found once `runc create` returned, for Stats.
+    pub cgroup: Option<Cgroup>,
+    /// Its OOM watch.
+    pub oom: Option<WatchId>,
 }
 
 /// A process the service serves, by its key in the core.

@@ -4,9 +4,9 @@
 use std::path::Path;
 
 use super::{Api, RECHECKS};
-use crate::cgroup::parse;
-use crate::cgroup::read::Files;
 use crate::error::Result;
+use crate::v2::cgroup::parse;
+use crate::v2::cgroup::read::Files;
 
 /// What the kill counter file said.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
