@@ -337,6 +337,24 @@ mod tinyshim_only {
                 names: unknown.into(),
             },
             Case {
+                what: "Checkpoint with options of another type",
+                input: call(
+                    "Checkpoint",
+                    MessageWriter::new()
+                        .string(1, ID)
+                        .string(2, "/tmp/image")
+                        .message(
+                            3,
+                            &MessageWriter::new()
+                                .string(1, "containerd.runc.v1.Options")
+                                .finish(),
+                        )
+                        .finish(),
+                ),
+                code: code::INVALID_ARGUMENT,
+                names: "containerd.runc.v1.Options".into(),
+            },
+            Case {
                 what: "Create of a bundle without config.json",
                 input: call("Create", create_request("no-config", &empty_bundle, "")),
                 code: code::NOT_FOUND,

@@ -15,6 +15,7 @@ pub mod stdio;
 pub mod terminal;
 
 use std::path::PathBuf;
+use std::process::Stdio;
 use std::time::{Instant, SystemTime};
 
 use crate::event_loop::{Registry, TimerId};
@@ -123,28 +124,44 @@ pub struct Process<R> {
     stdio: ProcessStdio<R>,
     drain_policy: DrainPolicy,
     plan: LaunchPlan,
+    /// The container's ends of the stdio of a planned process, until its launch takes them.
+    launch_stdio: Option<[Stdio; 3]>,
     exit: Option<Exit>,
     /// The next look at enlarged output pipes, while some are.
     capacity_look: Option<TimerId>,
 }
 
 impl<R: ProcessRoute> Process<R> {
-    /// A process whose launch call is under way.
+    /// A process whose launch call is under way, or, given the container's ends of its stdio
+    /// (`launch_stdio`), one planned to be launched by its start.
     pub fn new(
         rules: Rules,
         drain_policy: DrainPolicy,
         stdio: ProcessStdio<R>,
         plan: LaunchPlan,
+        launch_stdio: Option<[Stdio; 3]>,
     ) -> Process<R> {
         Process {
             rules,
-            phase: Phase::Launching,
+            phase: if launch_stdio.is_some() {
+                Phase::Planned
+            } else {
+                Phase::Launching
+            },
             stdio,
             drain_policy,
             plan,
+            launch_stdio,
             exit: None,
             capacity_look: None,
         }
+    }
+
+    /// The container's ends of a planned process's stdio, for its launch.
+    pub fn take_launch_stdio(&mut self) -> [Stdio; 3] {
+        self.launch_stdio
+            .take()
+            .unwrap_or_else(|| [Stdio::null(), Stdio::null(), Stdio::null()])
     }
 
     /// Where it is in its life.

@@ -1,7 +1,8 @@
 //! Where a process is in its life, and the pure function that moves it on.
 //!
 //! ```text
-//!             Launched (start_after_launch)
+//!  Planned --Start (RunLaunch)--+
+//!                               v  Launched (start_after_launch)
 //!  Launching ------------------------------------------------> Running --Reaped--> Exiting --> Exited
 //!     |  Launched           Start             StartReturned ok   ^                   (kill --all,
 //!     +--------> Created ---------> Starting -------------------+                    start call and
@@ -9,7 +10,9 @@
 //!     +--------> Failed        +------------------+
 //! ```
 //!
-//! Created, Starting and Running also go to Exiting when the process is reaped. [`next`] is a
+//! A planned process is launched only once a client starts it (a restore from a checkpoint,
+//! which makes and starts the process in one runtime call). Created, Starting and Running also
+//! go to Exiting when the process is reaped. [`next`] is a
 //! pure function of the phase, the process's [`Rules`] and one [`Event`]: it returns the new phase
 //! and the [`Effect`]s the caller must carry out, or refuses an event that makes no sense in the
 //! phase (a second start, a start before the launch), which a frontend reports to its client.
@@ -50,6 +53,8 @@ impl Pending {
 /// A process's phase.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
+    /// Its stdio is ready; its launch waits for a start.
+    Planned,
     /// The runtime call that makes the process runs.
     Launching,
     /// The process exists but waits for a start.
@@ -91,7 +96,7 @@ impl Phase {
     /// The process's pid, once known.
     pub fn pid(&self) -> Option<Pid> {
         match *self {
-            Phase::Launching | Phase::Failed => None,
+            Phase::Planned | Phase::Launching | Phase::Failed => None,
             Phase::Created { pid }
             | Phase::Starting { pid }
             | Phase::Running { pid }
@@ -160,6 +165,8 @@ pub enum Event {
 /// What the caller must do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Effect {
+    /// Run the launch call of a planned process.
+    RunLaunch,
     /// Report that the process exists, with its pid.
     Launched,
     /// Report the failed launch.
@@ -224,6 +231,7 @@ pub fn next(phase: Phase, rules: Rules, event: Event) -> Result<Transition, Refu
             (phase, vec![Effect::Launched])
         }
         (Phase::Launching, Event::LaunchFailed) => (Phase::Failed, vec![Effect::LaunchFailed]),
+        (Phase::Planned, Event::Start) => (Phase::Launching, vec![Effect::RunLaunch]),
         (Phase::Created { pid }, Event::Start) => (Phase::Starting { pid }, vec![Effect::RunStart]),
         (Phase::Starting { pid }, Event::StartReturned { ok: true }) => {
             (Phase::Running { pid }, vec![Effect::Started])

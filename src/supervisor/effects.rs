@@ -35,6 +35,7 @@ impl<F: Copy + Debug, C: Debug> Supervisor<F, C> {
                 .unwrap_or_else(|| Failure::Shim(Error::invalid("runtime", "failed")))
         };
         match effect {
+            Effect::RunLaunch => self.run_launch(key),
             Effect::Launched => self.notices.push(Notice::Launched(key)),
             Effect::LaunchFailed => self.notices.push(Notice::LaunchFailed(key, why())),
             Effect::Started => self.notices.push(Notice::Started(key)),
@@ -56,6 +57,26 @@ impl<F: Copy + Debug, C: Debug> Supervisor<F, C> {
                     .unwrap_or(crate::process::drain::DrainEnd::Complete);
                 self.notices.push(Notice::Finished(key, end));
             }
+        }
+    }
+
+    /// Spawns the launch call of a planned process; one that cannot be spawned is a failed
+    /// launch.
+    fn run_launch(&mut self, key: ProcessKey) {
+        let Some(process) = self.processes.get_mut(key) else {
+            return;
+        };
+        let stdio = process.take_launch_stdio();
+        let plan = process.plan().clone();
+        let spawned = self.calls.spawn(
+            &plan.runtime,
+            &plan.launch,
+            plan.cwd.as_deref(),
+            stdio,
+            (key, CallTag::Launch as fn(ProcessKey) -> CallTag<C>),
+        );
+        if let Err((error, _)) = spawned {
+            let _ = self.apply(key, Event::LaunchFailed, Some(Failure::Shim(error)));
         }
     }
 

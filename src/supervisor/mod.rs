@@ -44,6 +44,15 @@ use crate::runtime::{self, CommandLine, ConsoleArg, Runtime};
 /// Most exits kept for a pid nobody has claimed yet.
 const UNCLAIMED_EXITS: usize = 1024;
 
+/// When a process is launched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LaunchAt {
+    /// At once.
+    Now,
+    /// When a client starts it (a restore, which makes and starts the process in one call).
+    Start,
+}
+
 /// Where a readiness or a deadline leads; `F` is the frontend's own routes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route<F> {
@@ -196,19 +205,26 @@ impl<F: Copy + Debug, C: Debug> Supervisor<F, C> {
     }
 
     /// Makes a process in one step: opens its stdio, asks `plan` how to launch it (the command
-    /// line names the console socket the stdio made) and spawns the launch call. Nothing is
-    /// left behind when it fails.
+    /// line names the console socket the stdio made) and spawns the launch call, now or `at`
+    /// its start. Nothing is left behind when it fails.
     pub fn launch(
         &mut self,
         rules: Rules,
         drain_policy: DrainPolicy,
         setup: StdioSetup<'_>,
+        at: LaunchAt,
         plan: impl FnOnce(ConsoleArg<'_>) -> LaunchPlan,
     ) -> Result<ProcessKey> {
         let key = self.processes.vacant_key();
         let (mut stdio, child_stdio) =
             ProcessStdio::open(key, setup, &self.config, &mut self.event_loop)?;
         let plan = plan(stdio.console_arg());
+        if at == LaunchAt::Start {
+            let planned = Process::new(rules, drain_policy, stdio, plan, Some(child_stdio));
+            let inserted = self.processes.insert(planned);
+            debug_assert_eq!(inserted, key);
+            return Ok(key);
+        }
         let spawned = self.calls.spawn(
             &plan.runtime,
             &plan.launch,
@@ -222,7 +238,7 @@ impl<F: Copy + Debug, C: Debug> Supervisor<F, C> {
         }
         let inserted = self
             .processes
-            .insert(Process::new(rules, drain_policy, stdio, plan));
+            .insert(Process::new(rules, drain_policy, stdio, plan, None));
         debug_assert_eq!(inserted, key);
         Ok(key)
     }

@@ -37,7 +37,7 @@ use crate::process::stdio::{OutputTarget, StdioSetup};
 use crate::process::{Failure, LaunchPlan, ProcessKey};
 use crate::reaper;
 use crate::runtime::Runtime;
-use crate::supervisor::{Frontend, Notice, Supervisor};
+use crate::supervisor::{Frontend, LaunchAt, Notice, Supervisor};
 use command_lines::CommandLines;
 use control::{ControlParser, Message};
 use process_dir::{ProcessDir, CONTROL_FIFO, EXIT_FIFO, PROCESS_JSON};
@@ -207,7 +207,7 @@ impl<'a> ProcessShim<'a> {
             fifo_end: FifoEnd::WithProcess,
         };
         let fifos = [&state.stdin, &state.stdout, &state.stderr];
-        let launched = core.launch(rules, DRAIN, setup, |console| {
+        let launched = core.launch(rules, DRAIN, setup, LaunchAt::Now, |console| {
             // `exec` comes first, as in the original: a checkpoint restores the container's
             // init, never an exec process.
             let launch = match &checkpoint {

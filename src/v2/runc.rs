@@ -9,6 +9,9 @@
 //!   exec --process F --pid-file B/<exec>.pid [--console-socket S] --detach ID
 //!   kill [--all] ID <signal number>        delete [--force] ID
 //!   pause ID    resume ID    ps --format json ID    update --resources F ID
+//!   checkpoint --image-path I --work-path W [--leave-running] [criu flags] ID
+//!   restore --image-path I [--work-path W] [--parent-path P] --detach --pid-file B/init.pid
+//!           [--console-socket S] [--no-pivot] --no-subreaper --bundle B ID
 //! ```
 
 use std::ffi::OsString;
@@ -19,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 use crate::runtime::ConsoleArg;
 use crate::runtime::{CommandLine, Runtime};
-use crate::v2::proto::runc::Options;
+use crate::v2::proto::runc::{CheckpointOptions, Options};
 
 /// Where runc keeps its state by default: `<this>/<namespace>`.
 pub const DEFAULT_ROOT: &str = "/run/containerd/runc";
@@ -45,6 +48,9 @@ pub struct Settings {
     pub no_new_keyring: bool,
     /// Owner of the stdio pipes.
     pub io_owner: (u32, u32),
+    /// `restore --work-path`; `None` leaves it to runc.
+    #[serde(default)]
+    pub criu_work_path: Option<PathBuf>,
 }
 
 impl Settings {
@@ -71,6 +77,8 @@ impl Settings {
             no_pivot_root: options.no_pivot_root,
             no_new_keyring: options.no_new_keyring,
             io_owner: (options.io_uid, options.io_gid),
+            criu_work_path: (!options.criu_work_path.is_empty())
+                .then(|| PathBuf::from(&options.criu_work_path)),
         }
     }
 
@@ -124,6 +132,75 @@ impl CommandLines<'_> {
         CommandLine {
             args,
             subcommand: "create",
+        }
+    }
+
+    /// `restore --detach` of the checkpoint `image` (and its `parent`): the process made and
+    /// started in one call, as `create` then `start` would.
+    pub fn restore(
+        &self,
+        image: &Path,
+        parent: Option<&Path>,
+        console: ConsoleArg<'_>,
+    ) -> CommandLine {
+        let mut args = self.global("restore");
+        args.extend(["--image-path".into(), image.into()]);
+        if let Some(work) = &self.settings.criu_work_path {
+            args.extend(["--work-path".into(), work.into()]);
+        }
+        if let Some(parent) = parent {
+            args.extend(["--parent-path".into(), parent.into()]);
+        }
+        args.push("--detach".into());
+        args.extend(["--pid-file".into(), self.init_pid_file().into()]);
+        console.push_to(&mut args);
+        if self.settings.no_pivot_root {
+            args.push("--no-pivot".into());
+        }
+        args.push("--no-subreaper".into());
+        args.extend(["--bundle".into(), self.bundle.into(), self.id.into()]);
+        CommandLine {
+            args,
+            subcommand: "restore",
+        }
+    }
+
+    /// `checkpoint` to `image`, criu working in `work`, as `options` ask: the container goes on
+    /// running unless they say `exit`.
+    pub fn checkpoint(
+        &self,
+        image: &Path,
+        work: &Path,
+        options: &CheckpointOptions,
+    ) -> CommandLine {
+        let mut args = self.global("checkpoint");
+        args.extend(["--image-path".into(), image.into()]);
+        args.extend(["--work-path".into(), work.into()]);
+        if !options.exit {
+            args.push("--leave-running".into());
+        }
+        let flags = [
+            (options.open_tcp, "--tcp-established"),
+            (options.external_unix_sockets, "--ext-unix-sk"),
+            (options.terminal, "--shell-job"),
+            (options.file_locks, "--file-locks"),
+        ];
+        args.extend(
+            flags
+                .iter()
+                .filter(|(on, _)| *on)
+                .map(|(_, flag)| flag.into()),
+        );
+        for namespace in &options.empty_namespaces {
+            args.extend(["--empty-ns".into(), namespace.into()]);
+        }
+        if !options.parent_path.is_empty() {
+            args.extend(["--parent-path".into(), (&options.parent_path).into()]);
+        }
+        args.push(self.id.into());
+        CommandLine {
+            args,
+            subcommand: "checkpoint",
         }
     }
 

@@ -164,6 +164,7 @@ fn events_that_make_no_sense_in_a_phase_are_refused() {
         Event::Drained,
     ];
     let allowed: &[(Phase, &[Event])] = &[
+        (Phase::Planned, &[Event::Start]),
         (
             Phase::Launching,
             &[Event::Launched { pid: PID }, Event::LaunchFailed],
@@ -205,6 +206,24 @@ fn events_that_make_no_sense_in_a_phase_are_refused() {
 }
 
 #[test]
+fn a_planned_process_is_launched_by_its_start_and_then_runs() {
+    let restore = Rules {
+        start_after_launch: true,
+        kill_all_on_exit: false,
+    };
+    assert_eq!(
+        step(Phase::Planned, restore, Event::Start),
+        (Phase::Launching, vec![Effect::RunLaunch])
+    );
+    assert_eq!(
+        step(Phase::Launching, restore, Event::Launched { pid: PID }),
+        (Phase::Running { pid: PID }, vec![Effect::Launched])
+    );
+    assert_eq!(Phase::Planned.pid(), None);
+    assert!(!Phase::Planned.is_alive() && !Phase::Planned.is_stopped());
+}
+
+#[test]
 fn the_pid_and_status_are_known_from_the_phase() {
     assert_eq!(Phase::Launching.pid(), None);
     assert_eq!(Phase::Created { pid: PID }.pid(), Some(PID));
@@ -219,6 +238,7 @@ fn a_phase_says_whether_the_process_is_alive_stopped_or_over() {
     let exiting = exiting(pending(false, true, false));
     let phases = [
         // phase, alive, stopped, over
+        (Phase::Planned, false, false, false),
         (Phase::Launching, false, false, false),
         (Phase::Created { pid: PID }, true, false, false),
         (Phase::Starting { pid: PID }, true, false, false),

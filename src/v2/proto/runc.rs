@@ -59,3 +59,44 @@ pub struct ProcessDetails {
 impl TypeUrl for ProcessDetails {
     const TYPE_URL: &'static str = "containerd.runc.v1.ProcessDetails";
 }
+
+/// `containerd.runc.v1.CheckpointOptions`: how Checkpoint runs criu. Docker sends only `exit`;
+/// containerd 2.x's CRI sends `work_path` to `io.containerd.runc.v2` and nothing to any other
+/// runtime; ctr sends `exit`, `image_path` and `work_path`.
+#[derive(Clone, PartialEq, Eq, prost::Message)]
+pub struct CheckpointOptions {
+    /// Stop the container once checkpointed (otherwise it goes on running).
+    #[prost(bool, tag = "1")]
+    pub exit: bool,
+    /// `--tcp-established`.
+    #[prost(bool, tag = "2")]
+    pub open_tcp: bool,
+    /// `--ext-unix-sk`.
+    #[prost(bool, tag = "3")]
+    pub external_unix_sockets: bool,
+    /// `--shell-job`.
+    #[prost(bool, tag = "4")]
+    pub terminal: bool,
+    /// `--file-locks`.
+    #[prost(bool, tag = "5")]
+    pub file_locks: bool,
+    /// `--empty-ns`, once for each.
+    #[prost(string, repeated, tag = "6")]
+    pub empty_namespaces: Vec<String>,
+    /// Accepted and not passed on, as by the Go shim.
+    #[prost(string, tag = "7")]
+    pub cgroups_mode: String,
+    /// Where the image goes; empty: the request's path.
+    #[prost(string, tag = "8")]
+    pub image_path: String,
+    /// Where criu works and logs; empty: a directory in the bundle, removed afterwards.
+    #[prost(string, tag = "9")]
+    pub work_path: String,
+    /// `--parent-path` (containerd 2.x).
+    #[prost(string, tag = "10")]
+    pub parent_path: String,
+}
+
+impl TypeUrl for CheckpointOptions {
+    const TYPE_URL: &'static str = "containerd.runc.v1.CheckpointOptions";
+}

@@ -100,6 +100,63 @@ fn every_command_line_has_go_runcs_form() {
 }
 
 #[test]
+fn checkpoint_has_the_go_shims_flags_and_leaves_the_container_running_unless_asked() {
+    let settings = Settings::new(None, "ns");
+    let (image, work) = (Path::new("/img"), Path::new("/b/work/criu-work"));
+    assert_eq!(
+        text(lines(&settings).checkpoint(image, work, &CheckpointOptions::default())),
+        format!("{GLOBAL} checkpoint --image-path /img --work-path /b/work/criu-work --leave-running c1")
+    );
+    let every = CheckpointOptions {
+        exit: true,
+        open_tcp: true,
+        external_unix_sockets: true,
+        terminal: true,
+        file_locks: true,
+        empty_namespaces: vec!["network".into(), "ipc".into()],
+        cgroups_mode: "soft".into(),
+        image_path: "/ignored/here".into(),
+        work_path: "/ignored/too".into(),
+        parent_path: "/parent".into(),
+    };
+    assert_eq!(
+        text(lines(&settings).checkpoint(image, work, &every)),
+        format!(
+            "{GLOBAL} checkpoint --image-path /img --work-path /b/work/criu-work \
+             --tcp-established --ext-unix-sk --shell-job --file-locks --empty-ns network \
+             --empty-ns ipc --parent-path /parent c1"
+        )
+    );
+}
+
+#[test]
+fn restore_detaches_without_a_subreaper_into_the_init_pid_file() {
+    let mut settings = Settings::new(None, "ns");
+    let socket = Path::new("/tmp/s/pty.sock");
+    assert_eq!(
+        text(lines(&settings).restore(Path::new("/cp"), None, ConsoleArg::None)),
+        format!(
+            "{GLOBAL} restore --image-path /cp --detach --pid-file /b/init.pid --no-subreaper \
+             --bundle /b c1"
+        )
+    );
+    settings.criu_work_path = Some("/w".into());
+    settings.no_pivot_root = true;
+    assert_eq!(
+        text(lines(&settings).restore(
+            Path::new("/cp"),
+            Some(Path::new("/parent")),
+            ConsoleArg::Socket(socket)
+        )),
+        format!(
+            "{GLOBAL} restore --image-path /cp --work-path /w --parent-path /parent --detach \
+             --pid-file /b/init.pid --console-socket /tmp/s/pty.sock --no-pivot --no-subreaper \
+             --bundle /b c1"
+        )
+    );
+}
+
+#[test]
 fn ps_output_and_the_log_s_last_error_are_read() {
     assert_eq!(parse_ps(b"[12,34]\n"), Some(vec![12, 34]));
     assert_eq!(parse_ps(b"null"), Some(vec![]));

@@ -1,11 +1,14 @@
 //! Create: the container and its init, made by `runc create` and answered when it returns
 //! (TaskCreate goes out then); a launch that fails is answered with runc's own words, and what
-//! runc may have left is deleted.
+//! runc may have left is deleted. A Create from a checkpoint only makes the init's stdio and is
+//! answered at once (pid 0, as the Go shim answers): `runc restore` makes and starts the process
+//! in one call, which its Start runs.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::process::phase::Rules;
 use crate::process::{Failure, LaunchPlan, ProcessKey};
+use crate::supervisor::LaunchAt;
 use crate::v2::bundle;
 use crate::v2::log::Level;
 use crate::v2::proto::events::{TaskCreate, TaskIo};
@@ -29,7 +32,7 @@ impl TaskService {
         &mut self,
         out: &mut Outside,
         request: CreateTaskRequest,
-    ) -> Answer<Step<Empty>> {
+    ) -> Answer<Step<CreateTaskResponse>> {
         if !valid_id(&request.id) {
             return Err(CallError::new(
                 Code::InvalidArgument,
@@ -40,12 +43,6 @@ impl TaskService {
             return Err(CallError::new(
                 Code::AlreadyExists,
                 format!("container {} already exists", request.id),
-            ));
-        }
-        if !request.checkpoint.is_empty() {
-            return Err(CallError::new(
-                Code::Unimplemented,
-                "restoring a checkpoint is not implemented by tinyshim",
             ));
         }
         let bundle = PathBuf::from(&request.bundle);
@@ -93,15 +90,26 @@ impl TaskService {
             }
             error
         };
+        let restoring = !request.checkpoint.is_empty();
         let rules = Rules {
-            start_after_launch: false,
+            // `runc restore --detach` leaves the process running.
+            start_after_launch: restoring,
             kill_all_on_exit: !config.own_pid_namespace,
+        };
+        let at = if restoring {
+            LaunchAt::Start
+        } else {
+            LaunchAt::Now
         };
         let lines = CommandLines {
             settings: &settings,
             id: &request.id,
             bundle: &bundle,
         };
+        let (checkpoint, parent) = (
+            Path::new(&request.checkpoint),
+            Some(Path::new(&request.parent_checkpoint)).filter(|p| !p.as_os_str().is_empty()),
+        );
         let owner = settings.io_owner;
         let launched = launch_process(
             out,
@@ -109,23 +117,28 @@ impl TaskService {
             &self.namespace,
             &io,
             owner,
-            rules,
+            (rules, at),
             |console| LaunchPlan {
                 runtime: runtime.clone(),
-                launch: lines.create(console),
+                launch: if restoring {
+                    lines.restore(checkpoint, parent, console)
+                } else {
+                    lines.create(console)
+                },
                 cwd: Some(bundle.clone()),
                 pid_file: lines.init_pid_file(),
-                start: Some(lines.start()),
+                start: (!restoring).then(|| lines.start()),
                 kill_all: Some(lines.kill(nix::libc::SIGKILL as u32, true)),
             },
         );
         let (key, logger) = launched.map_err(unmount)?;
         self.served
             .insert(key, Served::new(&request.id, None, logger));
+        let id = request.id;
         self.containers.insert(
-            request.id.clone(),
+            id.clone(),
             Container {
-                id: request.id,
+                id: id.clone(),
                 bundle,
                 settings,
                 runtime,
@@ -135,10 +148,15 @@ impl TaskService {
                 paused: false,
                 deleting: false,
                 rootfs: request.rootfs,
+                checkpoint: request.checkpoint,
                 cgroup: None,
                 oom: None,
             },
         );
+        if restoring {
+            self.publish_create(out, &id, 0);
+            return Ok(Step::Answer(CreateTaskResponse { pid: 0 }));
+        }
         Ok(Step::OnLaunch(key))
     }
 
@@ -151,12 +169,25 @@ impl TaskService {
             return self.exec_launched(out, key);
         }
         let pid = policy::pid(Self::phase(out, key));
-        if let Some(reply) = served.owes.take() {
-            out.answer(reply, Ok(CreateTaskResponse { pid }));
-        }
         let id = served.id.clone();
         self.watch_cgroup(out, &id, pid as i32);
-        let Some(container) = self.containers.get(&id) else {
+        let restored = self
+            .containers
+            .get(&id)
+            .is_some_and(|c| !c.checkpoint.is_empty());
+        if restored {
+            // The init's Start ran `runc restore`: it is that Start which is answered.
+            return self.started(out, key);
+        }
+        if let Some(reply) = self.served.get_mut(&key).and_then(|s| s.owes.take()) {
+            out.answer(reply, Ok(CreateTaskResponse { pid }));
+        }
+        self.publish_create(out, &id, pid);
+    }
+
+    /// TaskCreate of container `id`, whose init has `pid`.
+    fn publish_create(&mut self, out: &mut Outside, id: &str, pid: u32) {
+        let Some(container) = self.containers.get(id) else {
             return;
         };
         let event = TaskCreate {
@@ -169,7 +200,7 @@ impl TaskService {
                 stderr: container.io.stderr.clone(),
                 terminal: container.io.terminal,
             }),
-            checkpoint: String::new(),
+            checkpoint: container.checkpoint.clone(),
             pid,
         };
         out.publish(&event);

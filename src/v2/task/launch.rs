@@ -10,6 +10,7 @@ use crate::process::phase::Rules;
 use crate::process::stdio::StdioSetup;
 use crate::process::{Failure, LaunchPlan, ProcessKey};
 use crate::runtime::ConsoleArg;
+use crate::supervisor::LaunchAt;
 use crate::v2::runc;
 use crate::v2::stdio::{open_outputs, parse_outputs};
 
@@ -18,7 +19,7 @@ use super::wait::DRAIN;
 use super::{shim_error, Answer, Child, Outside};
 
 /// Makes a process of container `id` with stdio `io` owned by `owner` and launches it as
-/// `plan` says; a `binary://` logger is started first, as a child of the shim. Returns the
+/// `plan` says, now or at its start; a `binary://` logger is started first, as a child of the shim. Returns the
 /// process and the logger's ready pipe.
 pub(super) fn launch_process(
     out: &mut Outside,
@@ -26,7 +27,7 @@ pub(super) fn launch_process(
     namespace: &str,
     io: &Io,
     owner: (u32, u32),
-    rules: Rules,
+    (rules, at): (Rules, LaunchAt),
     plan: impl FnOnce(ConsoleArg<'_>) -> LaunchPlan,
 ) -> Answer<(ProcessKey, Option<OwnedFd>)> {
     let outputs = parse_outputs(&io.stdout, &io.stderr).map_err(shim_error)?;
@@ -48,7 +49,7 @@ pub(super) fn launch_process(
     };
     let key = out
         .core
-        .launch(rules, DRAIN, setup, plan)
+        .launch(rules, DRAIN, setup, at, plan)
         .map_err(shim_error)?;
     Ok((key, opened.ready))
 }

@@ -12,6 +12,7 @@
 //! process's phase does not allow; InvalidArgument for input that cannot be used; Unknown for a
 //! runtime that failed, with its own words.
 
+pub mod checkpoint;
 pub mod create;
 pub mod delete;
 pub mod exec;
@@ -187,12 +188,9 @@ impl TaskService {
             }
             // The shim's own life, which its frontend handles.
             TaskRequest::Shutdown(_) => out.answer(reply, Ok(Empty {})),
-            other @ TaskRequest::Checkpoint(_) => {
-                let error = CallError::new(
-                    Code::Unimplemented,
-                    format!("{} is not implemented by tinyshim", other.method()),
-                );
-                out.answer::<Empty>(reply, Err(error));
+            TaskRequest::Checkpoint(request) => {
+                let step = self.checkpoint(out, &request);
+                self.finish(out, reply, step);
             }
         }
     }

@@ -62,13 +62,30 @@ pub enum RuncThen {
         /// The resources file.
         file: std::path::PathBuf,
     },
+    /// Checkpoint of the container in `bundle`.
+    Checkpoint {
+        /// The bundle, where criu's log of a failed dump is kept.
+        bundle: std::path::PathBuf,
+        /// The work directory the shim made, removed once runc returns.
+        work: Option<std::path::PathBuf>,
+        /// criu's log in the work directory.
+        log: std::path::PathBuf,
+    },
 }
 
 impl RuncThen {
     /// The call will not run: what it left for runc goes.
     fn abandon(&self) {
-        if let RuncThen::Update { file } = self {
-            let _ = std::fs::remove_file(file);
+        match self {
+            RuncThen::Update { file } => {
+                let _ = std::fs::remove_file(file);
+            }
+            RuncThen::Checkpoint {
+                work: Some(work), ..
+            } => {
+                let _ = std::fs::remove_dir_all(work);
+            }
+            _ => {}
         }
     }
 }
@@ -190,6 +207,12 @@ impl TaskService {
                 RuncThen::Pids { id } => self.listed(out, reply, &returned, &id),
                 RuncThen::Delete { id } => self.runc_deleted(out, reply, &returned, &id),
                 RuncThen::Update { file } => super::update::updated(out, reply, &returned, &file),
+                RuncThen::Checkpoint { bundle, work, log } => super::checkpoint::checkpointed(
+                    out,
+                    reply,
+                    &returned,
+                    (&bundle, work.as_deref(), &log),
+                ),
             },
             Child::Cleanup => {}
             Child::Logger { id } => {

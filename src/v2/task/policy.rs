@@ -67,13 +67,29 @@ pub fn may_update(init: Phase, id: &str) -> Result<(), CallError> {
             "cannot update a stopped container",
         ));
     }
-    if init == Phase::Launching {
+    if matches!(init, Phase::Launching | Phase::Planned) {
         return Err(CallError::new(
             Code::FailedPrecondition,
             format!("container {id} is not created yet"),
         ));
     }
     Ok(())
+}
+
+/// Whether Checkpoint may dump container `id` whose init is in `init`: only while it runs,
+/// paused included (containerd pauses it for the dump).
+pub fn may_checkpoint(init: Phase, id: &str) -> Result<(), CallError> {
+    match init {
+        Phase::Running { .. } => Ok(()),
+        phase if phase.is_stopped() => Err(CallError::new(
+            Code::FailedPrecondition,
+            "cannot checkpoint a stopped container",
+        )),
+        _ => Err(CallError::new(
+            Code::FailedPrecondition,
+            format!("cannot checkpoint container {id}: it is not running"),
+        )),
+    }
 }
 
 /// Whether Delete may remove container `id` whose init is in `init`; `deleting` says a Delete

@@ -76,6 +76,8 @@ pub struct Container {
     /// The mounts Create was given, for the TaskCreate event; the shim mounted them and
     /// unmounts them at Delete.
     pub rootfs: Vec<Mount>,
+    /// The checkpoint it is restored from; empty for a container made afresh.
+    pub checkpoint: String,
     /// Its cgroup, found once `runc create` returned, for Stats.
     pub cgroup: Option<Cgroup>,
     /// Its OOM watch.

@@ -4,6 +4,7 @@
 
 use crate::process::phase::Rules;
 use crate::process::{Failure, LaunchPlan, ProcessKey};
+use crate::supervisor::LaunchAt;
 use crate::v2::proto::events::{TaskExecStarted, TaskStart};
 use crate::v2::proto::task::{Empty, StartRequest, StartResponse};
 use crate::v2::proto::ttrpc::Code;
@@ -63,7 +64,7 @@ impl TaskService {
             &self.namespace,
             &exec.io,
             owner,
-            rules,
+            (rules, LaunchAt::Now),
             |console| LaunchPlan {
                 runtime: container.runtime.clone(),
                 launch: lines.exec(&spec_file, &pid_file, console),

@@ -24,8 +24,9 @@ const EXITED: Phase = Phase::Exited {
 };
 
 /// Every phase, and `None` for an exec not started yet.
-const PHASES: [Option<Phase>; 8] = [
+const PHASES: [Option<Phase>; 9] = [
     None,
+    Some(Phase::Planned),
     Some(Phase::Launching),
     Some(Phase::Created { pid: PID }),
     Some(Phase::Starting { pid: PID }),
@@ -101,6 +102,25 @@ fn update_is_allowed_from_creation_until_the_container_stops() {
     ];
     for (phase, refused) in rows {
         assert_eq!(refusal(may_update(phase, "c1")), refused, "{phase:?}");
+    }
+}
+
+#[test]
+fn checkpoint_is_allowed_only_while_the_container_runs() {
+    let stopped = failed_precondition("cannot checkpoint a stopped container");
+    let not_running = failed_precondition("cannot checkpoint container c1: it is not running");
+    let rows = [
+        (Phase::Planned, not_running.clone()),
+        (Phase::Launching, not_running.clone()),
+        (Phase::Created { pid: PID }, not_running.clone()),
+        (Phase::Starting { pid: PID }, not_running),
+        (Phase::Running { pid: PID }, None),
+        (EXITING, stopped.clone()),
+        (EXITED, stopped.clone()),
+        (Phase::Failed, stopped),
+    ];
+    for (phase, refused) in rows {
+        assert_eq!(refusal(may_checkpoint(phase, "c1")), refused, "{phase:?}");
     }
 }
 
