@@ -34,25 +34,23 @@ pub struct ContainerPipe {
     pub container: OwnedFd,
 }
 
-/// The container's stdin, stdout and stderr pipes, all six ends owned by `uid:gid` so that a
-/// process in a user namespace can reopen `/proc/self/fd/N`.
-pub fn container_pipes(uid: u32, gid: u32) -> Result<[ContainerPipe; 3]> {
+/// One of the container's stdio pipes (its stdin when the container reads it, else an output),
+/// both ends owned by `uid:gid` so that a process in a user namespace can reopen
+/// `/proc/self/fd/N`.
+pub fn container_pipe(uid: u32, gid: u32, container_reads: bool) -> Result<ContainerPipe> {
     let owner = (Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)));
-    let make = |container_reads: bool| -> Result<ContainerPipe> {
-        let (read, write) = pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::os("pipe2", e))?;
-        for end in [&read, &write] {
-            fchown(end, owner.0, owner.1)
-                .map_err(|e| Error::os(format!("fchown pipe to {uid}:{gid}"), e))?;
-        }
-        let (shim, container) = if container_reads {
-            (write, read)
-        } else {
-            (read, write)
-        };
-        set_nonblocking(&shim)?;
-        Ok(ContainerPipe { shim, container })
+    let (read, write) = pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::os("pipe2", e))?;
+    for end in [&read, &write] {
+        fchown(end, owner.0, owner.1)
+            .map_err(|e| Error::os(format!("fchown pipe to {uid}:{gid}"), e))?;
+    }
+    let (shim, container) = if container_reads {
+        (write, read)
+    } else {
+        (read, write)
     };
-    Ok([make(true)?, make(false)?, make(false)?])
+    set_nonblocking(&shim)?;
+    Ok(ContainerPipe { shim, container })
 }
 
 /// Sets a pipe's capacity. Fails with `EBUSY` when it holds more than `bytes`, and with `EPERM`

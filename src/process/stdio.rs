@@ -50,6 +50,22 @@ pub struct StdioSetup<'a> {
     pub owner: (u32, u32),
     /// When the shim's writers on the output FIFOs close.
     pub fifo_end: FifoEnd,
+    /// Hand `/dev/null` (an empty path or `/dev/null` itself) to the container rather than
+    /// pumping through the shim: the v2 shim does so, like the Go shim, and a process without
+    /// stdio then costs it no descriptor. The v0.2 protocol gives the container the shim's
+    /// three pipes whatever the paths.
+    pub null_to_container: bool,
+}
+
+impl StdioSetup<'_> {
+    /// Whether `path` goes to the container as `/dev/null` itself.
+    fn null(&self, path: &str) -> bool {
+        self.null_to_container && (path.is_empty() || path == fifo::DEV_NULL)
+    }
+
+    fn null_output(&self, target: &OutputTarget<'_>) -> bool {
+        matches!(target, OutputTarget::Fifo(path) if self.null(path))
+    }
 }
 
 /// A pump's failure, for the frontend's log.
@@ -95,75 +111,106 @@ impl<R: ProcessRoute> ProcessStdio<R> {
         config: &Config,
         registry: &mut impl Registry<R>,
     ) -> Result<(ProcessStdio<R>, [Stdio; 3])> {
-        let stdin = fifo::open_client_fifo(setup.stdin)?;
-        // `/dev/null` stdin is EOF from the start: the container gets it without a pump.
-        let client_stdin = (!stdin.null).then_some(stdin.reader);
-        let (stdout, stdout_sink) = open_target(setup.stdout)?;
         let mut stdio = ProcessStdio {
             pumps: PumpMaker::new(key, config.force_copy),
-            stdin_closer: Some(stdin.writer),
+            stdin_closer: None,
             streams: Streams::Closed,
         };
-        let stdout = Output {
-            name: "stdout",
-            pump: None,
-            client: stdout,
-            fifo_end: setup.fifo_end,
+        // `/dev/null` stdin is EOF from the start: the container gets it without a pump, and
+        // without the shim holding anything when `/dev/null` goes to the container itself.
+        let client_stdin = if setup.terminal || !setup.null(setup.stdin) {
+            let stdin = fifo::open_client_fifo(setup.stdin)?;
+            stdio.stdin_closer = Some(stdin.writer);
+            (!stdin.null).then_some(stdin.reader)
+        } else {
+            None
+        };
+        let null_stdin = setup.null(setup.stdin);
+        let null_stdout = !setup.terminal && setup.null_output(&setup.stdout);
+        let null_stderr = setup.null_output(&setup.stderr);
+        let fifo_end = setup.fifo_end;
+        let stdout_target = if null_stdout {
+            None
+        } else {
+            Some(open_target(setup.stdout)?)
         };
         if setup.terminal {
+            let Some((client, stdout_sink)) = stdout_target else {
+                return Err(Error::invalid("terminal", "no stdout"));
+            };
             let client = TerminalClient {
                 stdin: client_stdin,
-                stdout,
+                stdout: Output {
+                    name: "stdout",
+                    pump: None,
+                    client,
+                    fifo_end,
+                },
                 stdout_sink,
             };
             let terminal = Terminal::open(client, config, setup.owner, key, registry)?;
             stdio.streams = Streams::Terminal(terminal);
             return Ok((stdio, [Stdio::null(), Stdio::null(), Stdio::null()]));
         }
-        let (stderr, stderr_sink) = open_target(setup.stderr)?;
-        let [stdin_pipe, stdout_pipe, stderr_pipe] =
-            pipe::container_pipes(setup.owner.0, setup.owner.1)?;
+        let stderr_target = if null_stderr {
+            None
+        } else {
+            Some(open_target(setup.stderr)?)
+        };
+        let (uid, gid) = setup.owner;
+        let mut child: [Stdio; 3] = [Stdio::null(), Stdio::null(), Stdio::null()];
         // Without a client stdin the shim's end is dropped here, which is the container's EOF.
-        let stdin_pump = match client_stdin {
-            Some(client) => Some(stdio.pumps.make(
-                registry,
-                Source::Stdin,
-                Endpoint::plain(client),
-                Endpoint::plain(stdin_pipe.shim),
-            )?),
-            None => None,
+        let stdin_pump = match (client_stdin, null_stdin) {
+            (_, true) => None,
+            (client, false) => {
+                let pipe = pipe::container_pipe(uid, gid, true)?;
+                child[0] = pipe.container.into();
+                match client {
+                    Some(client) => Some(stdio.pumps.make(
+                        registry,
+                        Source::Stdin,
+                        Endpoint::plain(client),
+                        Endpoint::plain(pipe.shim),
+                    )?),
+                    None => None,
+                }
+            }
         };
-        let mut output_pump = |source, pipe: OwnedFd, sink| {
-            let pump = stdio.pumps.make(
-                registry,
-                source,
-                Endpoint::plain(pipe),
-                Endpoint::plain(sink),
-            )?;
-            Ok::<_, Error>(pump.with_elastic_capacity())
-        };
-        let stdout_pump = output_pump(Source::Stdout, stdout_pipe.shim, stdout_sink)?;
-        let stderr_pump = output_pump(Source::Stderr, stderr_pipe.shim, stderr_sink)?;
+        let mut output =
+            |name, source, target: Option<(Option<ClientOutput>, OwnedFd)>, slot: &mut Stdio| {
+                let Some((client, sink)) = target else {
+                    return Ok::<_, Error>(Output {
+                        name,
+                        pump: None,
+                        client: None,
+                        fifo_end,
+                    });
+                };
+                let pipe = pipe::container_pipe(uid, gid, false)?;
+                *slot = pipe.container.into();
+                let pump = stdio.pumps.make(
+                    registry,
+                    source,
+                    Endpoint::plain(pipe.shim),
+                    Endpoint::plain(sink),
+                )?;
+                Ok(Output {
+                    name,
+                    pump: Some(pump.with_elastic_capacity()),
+                    client,
+                    fifo_end,
+                })
+            };
+        let [_, stdout_slot, stderr_slot] = &mut child;
+        let stdout = output("stdout", Source::Stdout, stdout_target, stdout_slot)?;
+        let stderr = output("stderr", Source::Stderr, stderr_target, stderr_slot)?;
         stdio.streams = Streams::Pipes {
             stdin: stdin_pump,
-            stdout: Output {
-                pump: Some(stdout_pump),
-                ..stdout
-            },
-            stderr: Output {
-                name: "stderr",
-                pump: Some(stderr_pump),
-                client: stderr,
-                fifo_end: setup.fifo_end,
-            },
+            stdout,
+            stderr,
         };
         // The shim keeps no copy of the container's ends: once the container is gone, the stdin
         // pump sees EPIPE and the output pumps see EOF.
-        let child = [
-            stdin_pipe.container.into(),
-            stdout_pipe.container.into(),
-            stderr_pipe.container.into(),
-        ];
         Ok((stdio, child))
     }
 

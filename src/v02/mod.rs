@@ -205,6 +205,7 @@ impl<'a> ProcessShim<'a> {
             terminal: state.terminal,
             owner: (state.root_uid, state.root_gid),
             fifo_end: FifoEnd::WithProcess,
+            null_to_container: false,
         };
         let fifos = [&state.stdin, &state.stdout, &state.stderr];
         let launched = core.launch(rules, DRAIN, setup, LaunchAt::Now, |console| {

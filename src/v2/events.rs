@@ -8,7 +8,8 @@
 //! event again; while containerd cannot be reached it retries after [`RETRY_FIRST`], doubling up
 //! to [`RETRY_MOST`], and only while events are waiting, so an idle shim never wakes up.
 
-use std::collections::VecDeque;
+mod queue;
+
 use std::os::fd::{AsFd, AsRawFd};
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
@@ -19,13 +20,15 @@ use nix::sys::socket::{connect, socket, AddressFamily, SockFlag, SockType, UnixA
 use prost::Message;
 
 use crate::event_loop::{Registry, TimerId};
-use crate::v2::proto::events::{forward_request, Event, EVENTS_SERVICE, FORWARD_METHOD};
+use crate::v2::proto::events::{forward_request, EVENTS_SERVICE, FORWARD_METHOD};
 use crate::v2::proto::ttrpc::{KeyValue, Request, Response};
 use crate::v2::ttrpc::frame::{self, FrameKind, Item};
 use crate::v2::ttrpc::socket::{FramedSocket, Read};
 
-/// Events kept while containerd is away. Each is a few hundred bytes; past this the oldest
-/// goes, with a warning.
+pub use queue::{Queued, Worth};
+
+/// Events kept while containerd is away. Each is a few hundred bytes; past this the oldest of
+/// those that matter least goes (see [`queue`]), counted in the log.
 pub const QUEUE_LIMIT: usize = 4096;
 
 /// The first wait before reconnecting to a containerd that refused the connection.
@@ -65,12 +68,12 @@ pub struct Publisher<R> {
     namespace: String,
     routes: Routes<R>,
     /// Encoded `ttrpc.Request` payloads, oldest first.
-    queue: VecDeque<Vec<u8>>,
+    queue: queue::Queue,
     link: Option<Link>,
     retry: Option<TimerId>,
     backoff: Duration,
     /// Warnings for the frontend's log.
-    pub warnings: Vec<String>,
+    warnings: Vec<String>,
 }
 
 impl<R: Copy> Publisher<R> {
@@ -80,7 +83,7 @@ impl<R: Copy> Publisher<R> {
             address,
             namespace,
             routes,
-            queue: VecDeque::new(),
+            queue: queue::Queue::new(QUEUE_LIMIT),
             link: None,
             retry: None,
             backoff: RETRY_FIRST,
@@ -89,7 +92,7 @@ impl<R: Copy> Publisher<R> {
     }
 
     /// Queues `event`, which happened now, and sends it when its turn comes.
-    pub fn publish<E: Event>(&mut self, event: &E, registry: &mut impl Registry<R>) {
+    pub fn publish<E: Queued>(&mut self, event: &E, registry: &mut impl Registry<R>) {
         let forward = forward_request(&self.namespace, SystemTime::now(), event);
         let mut request = Request::new(EVENTS_SERVICE, FORWARD_METHOD, &forward);
         request.timeout_nano = FORWARD_TIMEOUT.as_nanos() as i64;
@@ -97,14 +100,29 @@ impl<R: Copy> Publisher<R> {
             key: NAMESPACE_KEY.into(),
             value: self.namespace.clone(),
         });
-        if self.queue.len() == QUEUE_LIMIT {
-            self.queue.pop_front();
+        let sending = self
+            .link
+            .as_ref()
+            .is_some_and(|link| link.in_flight.is_some());
+        self.queue.push(
+            request.encode_to_vec(),
+            event.worth(),
+            event.replaces(),
+            sending,
+        );
+        self.pump(registry);
+    }
+
+    /// What went wrong since the last call, for the log: one line for all the events dropped
+    /// meanwhile, however many.
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        if let Some((dropped, total)) = self.queue.take_dropped() {
             self.warnings.push(format!(
-                "event queue full ({QUEUE_LIMIT} unsent): dropped the oldest event"
+                "event queue full ({QUEUE_LIMIT} unsent while containerd is away): dropped \
+                 {dropped}, exec and pause events first ({total} in all)"
             ));
         }
-        self.queue.push_back(request.encode_to_vec());
-        self.pump(registry);
+        std::mem::take(&mut self.warnings)
     }
 
     /// Whether every event has been filed by containerd.

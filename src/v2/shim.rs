@@ -110,7 +110,7 @@ impl Frontend for TaskShim {
     }
 
     fn done(&mut self, _core: &mut Core) -> bool {
-        for warning in std::mem::take(&mut self.events.warnings) {
+        for warning in self.events.take_warnings() {
             self.log.write(Level::Warning, &warning);
         }
         self.exit_by

@@ -19,9 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use nix::errno::Errno;
-use nix::sys::socket::{
-    bind, listen, socket, AddressFamily, Backlog, SockFlag, SockType, UnixAddr,
-};
+use nix::sys::socket::{bind, socket, AddressFamily, SockFlag, SockType, UnixAddr};
 use prost::Message;
 
 use crate::error::{Error, Result};
@@ -113,7 +111,7 @@ fn listen_on(path: &Path) -> Result<Option<OwnedFd>> {
             Ok(()) => {
                 std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
                     .map_err(|e| Error::os(format!("chmod {}", path.display()), e))?;
-                listen(&listener, Backlog::MAXCONN)
+                listen_fully(&listener)
                     .map_err(|e| Error::os(format!("listen {}", path.display()), e))?;
                 return Ok(Some(listener));
             }
@@ -129,6 +127,16 @@ fn listen_on(path: &Path) -> Result<Option<OwnedFd>> {
         format!("bind {}", path.display()),
         "address still in use",
     ))
+}
+
+/// Listens with the longest queue the system allows (`net.core.somaxconn`, 4 096 on current
+/// kernels), as the Go shim does: a burst of containerd's connections (a pod's containers, a
+/// daemon restart) must not be refused while the shim is busy. nix caps a backlog at libc's old
+/// `SOMAXCONN` of 128; the kernel caps any larger one at the system's maximum.
+fn listen_fully(listener: &OwnedFd) -> nix::Result<()> {
+    // SAFETY: listen takes no pointers; the descriptor is a bound socket this function borrows.
+    let result = unsafe { nix::libc::listen(listener.as_raw_fd(), nix::libc::c_int::MAX) };
+    nix::errno::Errno::result(result).map(drop)
 }
 
 /// Writes the `address` file whole or not at all.

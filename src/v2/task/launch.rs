@@ -46,6 +46,7 @@ pub(super) fn launch_process(
         // CRI reads an exec's outputs to EOF before it deletes the exec (ExecSync), as it may
         // any output: each one ends for the client when it has ended for the shim.
         fifo_end: FifoEnd::AtEof,
+        null_to_container: true,
     };
     let key = out
         .core

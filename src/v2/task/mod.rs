@@ -39,9 +39,8 @@ use crate::error::Error;
 use crate::process::phase::Phase;
 use crate::process::ProcessKey;
 use crate::supervisor::{Notice, Supervisor};
-use crate::v2::events::Publisher;
+use crate::v2::events::{Publisher, Queued};
 use crate::v2::log::{Level, Log};
-use crate::v2::proto::events::Event;
 use crate::v2::proto::google::Timestamp;
 use crate::v2::proto::task::Empty;
 use crate::v2::proto::ttrpc::Code;
@@ -82,7 +81,7 @@ impl Outside<'_> {
     }
 
     /// Publishes `event`, which happened now.
-    pub fn publish<E: Event>(&mut self, event: &E) {
+    pub fn publish<E: Queued>(&mut self, event: &E) {
         self.events.publish(event, &mut self.core.registry());
     }
 }
