@@ -3,11 +3,23 @@
 
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Forces the copy path instead of `splice(2)`.
 pub const NO_SPLICE_ENV: &str = "TINYSHIM_NO_SPLICE";
 /// Selects the legacy `--console /dev/pts/N` protocol for terminals.
 pub const LEGACY_CONSOLE_ENV: &str = "TINYSHIM_LEGACY_CONSOLE";
+
+/// How long a v2 runtime call may run, in seconds; `0` for as long as it takes.
+pub const RUNTIME_TIMEOUT_ENV: &str = "TINYSHIM_RUNTIME_TIMEOUT";
+/// A v2 runtime call's time limit when the environment names none: far beyond what a healthy
+/// runc takes (milliseconds; seconds on a loaded host), well within containerd's patience for
+/// a task it cannot see (it gives up on a shim that does not start in a minute, but waits for a
+/// call as long as its client does).
+pub const DEFAULT_RUNTIME_TIMEOUT: Duration = Duration::from_secs(120);
+/// How many times the time limit `checkpoint` and `restore` get: criu copies the whole memory
+/// of the container.
+const CRIU_FACTOR: u32 = 5;
 
 /// The shim's configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +36,9 @@ pub struct Config {
     pub search_path: OsString,
     /// `$TTRPC_ADDRESS`, containerd's ttrpc socket (v2), if set.
     pub ttrpc_address: Option<PathBuf>,
+    /// How long a runtime call may run before it is killed with its process group; `None` for
+    /// as long as it takes. The v0.2 frontend sets none: its daemon bounds the shim itself.
+    pub runtime_timeout: Option<Duration>,
 }
 
 impl Config {
@@ -38,7 +53,31 @@ impl Config {
             ttrpc_address: std::env::var_os("TTRPC_ADDRESS")
                 .filter(|a| !a.is_empty())
                 .map(PathBuf::from),
+            runtime_timeout: timeout_from(std::env::var_os(RUNTIME_TIMEOUT_ENV).as_deref()),
         }
+    }
+
+    /// How long a runtime call of `subcommand` may run.
+    pub fn time_limit(&self, subcommand: &str) -> Option<Duration> {
+        let limit = self.runtime_timeout?;
+        Some(match subcommand {
+            "checkpoint" | "restore" => limit.saturating_mul(CRIU_FACTOR),
+            _ => limit,
+        })
+    }
+}
+
+/// The runtime timeout a `$TINYSHIM_RUNTIME_TIMEOUT` value names: whole seconds, `0` for none;
+/// unset or not a number, the default.
+pub fn timeout_from(value: Option<&OsStr>) -> Option<Duration> {
+    match value
+        .and_then(OsStr::to_str)
+        .map(str::trim)
+        .map(str::parse::<u64>)
+    {
+        Some(Ok(0)) => None,
+        Some(Ok(seconds)) => Some(Duration::from_secs(seconds)),
+        _ => Some(DEFAULT_RUNTIME_TIMEOUT),
     }
 }
 

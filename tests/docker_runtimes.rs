@@ -3,10 +3,8 @@
 //! as `containerd-shim-runc-v2`) as runc's `binary_name`, with runc's `root`, and the shim runs
 //! every runtime call through that binary with that root.
 
-use std::os::unix::fs::PermissionsExt;
-
 use tinyshim_testkit::docker::{DockerOptions, Dockerd, BUSYBOX_IMAGE};
-use tinyshim_testkit::harness::{crun_program, which, Scratch, LONG};
+use tinyshim_testkit::harness::{crun_program, which, write_script, Scratch, LONG};
 
 #[test]
 fn docker_run_runtime_crun_runs_the_container_and_its_exec_through_crun() {
@@ -19,16 +17,11 @@ fn docker_run_runtime_crun_runs_the_container_and_its_exec_through_crun() {
     // The log of the runtime's calls is what proves the shim took the path dockerd sent.
     let calls = bin.path().join("calls");
     let wrapper = bin.path().join("crun-logged");
-    std::fs::write(
-        &wrapper,
-        format!(
-            "#!/bin/sh\necho \"$*\" >> {calls}\nexec {crun} \"$@\"\n",
-            calls = calls.display()
-        ),
-    )
-    .expect("write the logging wrapper");
-    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755))
-        .expect("make the wrapper executable");
+    let script = format!(
+        "#!/bin/sh\necho \"$*\" >> {calls}\nexec {crun} \"$@\"\n",
+        calls = calls.display()
+    );
+    write_script(&wrapper, &script);
     let dockerd = Dockerd::start_with(DockerOptions {
         runtimes: vec![("crun".into(), wrapper)],
     });

@@ -4,10 +4,10 @@
 //! which knows no other shim, would run it. (`--runc-systemd-cgroup` is left out: this host
 //! has no systemd.)
 
-use std::os::unix::fs::{symlink, PermissionsExt};
+use std::os::unix::fs::symlink;
 
 use tinyshim_testkit::containerd::{Containerd, Options, ShimUnderTest, GO_RUNC_RUNTIME};
-use tinyshim_testkit::harness::{which, Scratch, LONG};
+use tinyshim_testkit::harness::{which, write_script, Scratch, LONG};
 
 #[test]
 fn installed_as_the_runc_shim_it_runs_with_the_runc_binary_and_root_ctr_asks_for() {
@@ -19,17 +19,12 @@ fn installed_as_the_runc_shim_it_runs_with_the_runc_binary_and_root_ctr_asks_for
     let calls = dir.path().join("runc-calls");
     let wrapper = dir.path().join("runc-wrapper");
     let runc = which("runc").expect("runc is installed");
-    std::fs::write(
-        &wrapper,
-        format!(
-            "#!/bin/sh\necho \"$*\" >> {calls}\nexec {runc} \"$@\"\n",
-            calls = calls.display(),
-            runc = runc.display()
-        ),
-    )
-    .expect("write the runc wrapper");
-    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755))
-        .expect("make the wrapper executable");
+    let script = format!(
+        "#!/bin/sh\necho \"$*\" >> {calls}\nexec {runc} \"$@\"\n",
+        calls = calls.display(),
+        runc = runc.display()
+    );
+    write_script(&wrapper, &script);
     let root = dir.path().join("runc-root");
 
     let containerd = Containerd::start(Options {

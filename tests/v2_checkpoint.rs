@@ -5,20 +5,20 @@
 //! stands for, and hands everything else to the real runc. The real thing, for hosts where criu
 //! works, is the ignored test at the end.
 
-use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use tinyshim_testkit::bundle::{self, ConfigOptions};
-use tinyshim_testkit::containerd::{Containerd, Options, ShimUnderTest};
-use tinyshim_testkit::harness::{self, which, Scratch, LONG};
+use tinyshim_testkit::containerd::{Containerd, Options};
+use tinyshim_testkit::harness::{self, Scratch, LONG};
 use tinyshim_testkit::protobuf::MessageWriter;
+use tinyshim_testkit::runc_wrapper::RuncWrapper;
 use tinyshim_testkit::ttrpc_client::{code, process_request, Client, TASK_SERVICE};
 
 /// What `checkpoint` writes to criu's log when told to fail.
 const CRIU_LOG: &str = "Error (criu/cr-dump.c:1788): Dumping FAILED.";
 
-/// The runc wrapper (see the module documentation): `$1` is where it writes command lines,
-/// `$2` a file whose presence makes `checkpoint` fail, `$3` the real runc.
+/// The runc wrapper (see the module documentation): `CALLS` is where it writes command lines,
+/// `FAIL` a file whose presence makes `checkpoint` fail, `RUNC` the real runc.
 const WRAPPER: &str = r#"#!/bin/sh
 echo "$*" >> CALLS
 case " $* " in
@@ -58,40 +58,22 @@ struct Wrapped {
     containerd: Containerd,
     calls: PathBuf,
     fail: PathBuf,
-    _dir: Scratch,
+    _wrapper: RuncWrapper,
 }
 
 impl Wrapped {
     fn start() -> Wrapped {
-        let dir = Scratch::new("ckpt");
-        let bin = dir.path().join("bin");
-        std::fs::create_dir_all(&bin).expect("create bin/");
-        let calls = dir.path().join("runc-calls");
-        let fail = dir.path().join("fail");
-        let runc = which("runc").expect("runc is installed");
         let script = WRAPPER
-            .replace("CALLS", &calls.display().to_string())
-            .replace("FAIL", &fail.display().to_string())
-            .replace("CRIU_LOG", CRIU_LOG)
-            .replace("RUNC", &runc.display().to_string());
-        let wrapper = bin.join("runc");
-        std::fs::write(&wrapper, script).expect("write the runc wrapper");
-        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755))
-            .expect("make the wrapper executable");
-        let shim = ShimUnderTest::selected();
-        let mut options = shim.options();
-        if shim == ShimUnderTest::Tinyshim {
-            let name = shim.binary();
-            let file_name = name.file_name().expect("the shim's name");
-            symlink(&name, bin.join(file_name)).expect("link the shim beside the wrapper");
-        }
-        options.shim_dir = Some(bin);
-        let containerd = Containerd::start(options);
+            .replace("CALLS", "DIR/runc-calls")
+            .replace("FAIL", "DIR/fail")
+            .replace("CRIU_LOG", CRIU_LOG);
+        let wrapper = RuncWrapper::new("ckpt", &script);
+        let containerd = Containerd::start(wrapper.options());
         Wrapped {
             containerd,
-            calls,
-            fail,
-            _dir: dir,
+            calls: wrapper.dir().join("runc-calls"),
+            fail: wrapper.dir().join("fail"),
+            _wrapper: wrapper,
         }
     }
 

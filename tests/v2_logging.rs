@@ -2,10 +2,10 @@
 //! gets stdout and stderr in one file, a `binary://` URI starts a logger that reads them from
 //! fds 3 and 4 and says it is ready on fd 5 (PROTOCOL-V2.md 6.2).
 
-use std::os::unix::fs::PermissionsExt;
-
 use tinyshim_testkit::containerd::{Containerd, Options};
-use tinyshim_testkit::harness::{assert_same_bytes, eventually, seq_text, Scratch, LONG};
+use tinyshim_testkit::harness::{
+    assert_same_bytes, eventually, seq_text, write_script, Scratch, LONG,
+};
 
 /// What the container prints: two lines on stderr around a long stdout. Each `echo` is one
 /// write, so each stderr line lands in a shared file whole, wherever it falls.
@@ -71,9 +71,7 @@ fn a_binary_log_uri_starts_the_logger_with_the_container_its_arguments_and_both_
          touch done\n",
         out = out.display()
     );
-    std::fs::write(&logger, script).expect("write the logger");
-    std::fs::set_permissions(&logger, std::fs::Permissions::from_mode(0o755))
-        .expect("make the logger executable");
+    write_script(&logger, &script);
     let ctr = containerd.ctr();
     let output = ctr
         .run("c1", &["sh", "-c", SCRIPT])

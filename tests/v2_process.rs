@@ -6,11 +6,10 @@
 //! runtime's binary name, that records the `start` call's descriptors and its stderr and then
 //! execs the real binary.
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use tinyshim_testkit::containerd::{Containerd, Options, ShimUnderTest};
-use tinyshim_testkit::harness::{Scratch, LONG};
+use tinyshim_testkit::harness::{write_script, Scratch, LONG};
 use tinyshim_testkit::procfs::fd_targets;
 
 /// A daemon whose shim is started through the recording wrapper, with a detached `c1`
@@ -44,9 +43,7 @@ impl Recorded {
             dir = dir.path().display(),
             real = shim.binary().display()
         );
-        std::fs::write(&wrapper, script).expect("write the wrapper");
-        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755))
-            .expect("make the wrapper executable");
+        write_script(&wrapper, &script);
         let containerd = Containerd::start(Options {
             shim_dir: Some(bin),
             ..options

@@ -8,7 +8,9 @@
 
 use std::collections::HashMap;
 use std::os::fd::{AsFd, OwnedFd};
+use std::path::Path;
 use std::process::Stdio;
+use std::time::Duration;
 
 use mio::{Interest, Token};
 use nix::errno::Errno;
@@ -16,7 +18,7 @@ use nix::fcntl::OFlag;
 use nix::unistd::Pid;
 
 use crate::error::{Error, Result};
-use crate::event_loop::Registry;
+use crate::event_loop::{Registry, TimerId};
 use crate::io::pipe::set_nonblocking;
 use crate::reaper::ExitStatus;
 use crate::runtime::{CommandLine, Runtime};
@@ -34,6 +36,39 @@ pub enum Stream {
     Stderr,
 }
 
+impl Finished<()> {
+    /// The same call, under `tag`.
+    pub fn tagged<U>(self, tag: U) -> Finished<U> {
+        Finished {
+            tag,
+            status: self.status,
+            overstayed: self.overstayed,
+            stdout: self.stdout,
+            stderr: self.stderr,
+        }
+    }
+}
+
+/// A runtime call to make.
+#[derive(Debug, Clone, Copy)]
+pub struct Invocation<'a> {
+    /// The runtime.
+    pub runtime: &'a Runtime,
+    /// Its command line.
+    pub command: &'a CommandLine,
+    /// Where it runs; the shim's own directory when `None`.
+    pub cwd: Option<&'a Path>,
+    /// Whether it leads a process group of its own, to be killed with all it started.
+    pub own_group: bool,
+}
+
+impl Invocation<'_> {
+    fn spawn(&self, stdio: [Stdio; 3]) -> Result<Pid> {
+        self.runtime
+            .spawn(self.command, self.cwd, stdio, self.own_group)
+    }
+}
+
 /// A finished call.
 #[derive(Debug)]
 pub struct Finished<T> {
@@ -41,6 +76,8 @@ pub struct Finished<T> {
     pub tag: T,
     /// How the runtime ended.
     pub status: ExitStatus,
+    /// The time limit it overstayed, and was killed for.
+    pub overstayed: Option<Duration>,
     /// What it printed on stdout, if captured (at most [`CAPTURE_LIMIT`] bytes).
     pub stdout: Vec<u8>,
     /// What it printed on stderr, if captured.
@@ -48,6 +85,25 @@ pub struct Finished<T> {
 }
 
 impl<T> Finished<T> {
+    /// Its tag, and the rest of it.
+    pub fn split(self) -> (T, Finished<()>) {
+        let Finished {
+            tag,
+            status,
+            overstayed,
+            stdout,
+            stderr,
+        } = self;
+        let rest = Finished {
+            tag: (),
+            status,
+            overstayed,
+            stdout,
+            stderr,
+        };
+        (tag, rest)
+    }
+
     /// The last line of its stderr that is not blank, as printed.
     pub fn last_stderr_line(&self) -> Option<String> {
         String::from_utf8_lossy(&self.stderr)
@@ -57,8 +113,19 @@ impl<T> Finished<T> {
             .map(str::to_string)
     }
 
+    /// Why the shim killed the call, if it overstayed its time limit.
+    pub fn overstay_error(&self, runtime: &str, subcommand: &str) -> Option<Error> {
+        self.overstayed.map(|limit| {
+            let within = format!("did not return within {} s: killed", limit.as_secs());
+            Error::invalid(format!("{runtime} {subcommand}"), within)
+        })
+    }
+
     /// The runtime's own words on failure: its last stderr line, else how it ended.
     pub fn failure(&self, runtime: &str, subcommand: &str) -> String {
+        if let Some(error) = self.overstay_error(runtime, subcommand) {
+            return error.to_string();
+        }
         match self.last_stderr_line() {
             Some(line) => format!("{runtime} {subcommand}: {}", line.trim()),
             None => format!("{runtime} {subcommand}: exit status {}", self.status.code()),
@@ -98,6 +165,9 @@ struct Call<T> {
     tag: T,
     stdout: Option<Capture>,
     stderr: Option<Capture>,
+    /// How long it may run, and the deadline set for it.
+    limit: Option<(Duration, TimerId)>,
+    overstayed: bool,
 }
 
 /// Every runtime call in flight, by pid.
@@ -119,17 +189,14 @@ impl<T> Default for Calls<T> {
 pub type NotSpawned<U> = (Error, U);
 
 impl<T> Calls<T> {
-    /// Spawns `command` with `stdio`, parking the tag `wrap(of)` under it. Nothing is
-    /// captured.
+    /// Spawns `call` with `stdio`, parking the tag `wrap(of)` under it. Nothing is captured.
     pub fn spawn<U>(
         &mut self,
-        runtime: &Runtime,
-        command: &CommandLine,
-        cwd: Option<&std::path::Path>,
+        call: &Invocation<'_>,
         stdio: [Stdio; 3],
         (of, wrap): (U, fn(U) -> T),
     ) -> std::result::Result<Pid, NotSpawned<U>> {
-        match runtime.spawn(command, cwd, stdio) {
+        match call.spawn(stdio) {
             Ok(pid) => {
                 self.adopt(pid, wrap(of));
                 Ok(pid)
@@ -142,9 +209,7 @@ impl<T> Calls<T> {
     /// to `route(pid, stream)`), parking the tag `wrap(of)` under it.
     pub fn spawn_captured<R: Copy, U>(
         &mut self,
-        runtime: &Runtime,
-        command: &CommandLine,
-        cwd: Option<&std::path::Path>,
+        call: &Invocation<'_>,
         registry: &mut impl Registry<R>,
         route: impl Fn(Pid, Stream) -> R,
         (of, wrap): (U, fn(U) -> T),
@@ -163,7 +228,7 @@ impl<T> Calls<T> {
         let stdio = [Stdio::null(), out_write.into(), err_write.into()];
         // The write ends go with `stdio` into the child and are closed here once it is spawned,
         // so EOF comes when the runtime (and anything it left holding them) is gone.
-        let pid = match runtime.spawn(command, cwd, stdio) {
+        let pid = match call.spawn(stdio) {
             Ok(pid) => pid,
             Err(error) => return Err((error, of)),
         };
@@ -185,6 +250,8 @@ impl<T> Calls<T> {
                 tag: wrap(of),
                 stdout: Some(stdout),
                 stderr: Some(stderr),
+                limit: None,
+                overstayed: false,
             },
         );
         Ok(pid)
@@ -199,8 +266,39 @@ impl<T> Calls<T> {
                 tag,
                 stdout: None,
                 stderr: None,
+                limit: None,
+                overstayed: false,
             },
         );
+    }
+
+    /// How many calls are in flight.
+    pub fn len(&self) -> usize {
+        self.running.len()
+    }
+
+    /// Whether no call is in flight.
+    pub fn is_empty(&self) -> bool {
+        self.running.is_empty()
+    }
+
+    /// Gives call `pid` a time limit, whose deadline the caller set as `deadline`.
+    pub fn limit(&mut self, pid: Pid, limit: Duration, deadline: TimerId) {
+        if let Some(call) = self.running.get_mut(&pid) {
+            call.limit = Some((limit, deadline));
+        }
+    }
+
+    /// The deadline of call `pid` passed: whether it still runs, now marked as having
+    /// overstayed (its caller then kills its process group).
+    pub fn overstay(&mut self, pid: Pid) -> bool {
+        match self.running.get_mut(&pid) {
+            Some(call) if !call.overstayed => {
+                call.overstayed = true;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Reads what a captured stream holds now.
@@ -236,6 +334,9 @@ impl<T> Calls<T> {
         registry: &mut impl Registry<R>,
     ) -> Option<Finished<T>> {
         let call = self.running.remove(&pid)?;
+        if let (Some((_, deadline)), false) = (call.limit, call.overstayed) {
+            registry.cancel_timer(deadline);
+        }
         let mut take = |capture: Option<Capture>| -> Vec<u8> {
             let Some(mut capture) = capture else {
                 return Vec::new();
@@ -251,6 +352,10 @@ impl<T> Calls<T> {
         Some(Finished {
             tag: call.tag,
             status,
+            overstayed: call
+                .limit
+                .filter(|_| call.overstayed)
+                .map(|(limit, _)| limit),
             stdout,
             stderr,
         })

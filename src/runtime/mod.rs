@@ -78,12 +78,14 @@ impl Runtime {
     }
 
     /// Spawns the runtime with `command`, in `cwd` (the shim's own when `None`), with the given
-    /// stdio, and returns its pid without waiting.
+    /// stdio, and returns its pid without waiting. With `own_group`, it leads a process group of
+    /// its own, so that it can be killed with whatever it started should it overstay.
     pub fn spawn(
         &self,
         command: &CommandLine,
         cwd: Option<&Path>,
         stdio: [Stdio; 3],
+        own_group: bool,
     ) -> Result<Pid> {
         let [stdin, stdout, stderr] = stdio;
         let mut child = Command::new(&self.program);
@@ -94,6 +96,9 @@ impl Runtime {
             .stderr(stderr);
         if let Some(dir) = cwd {
             child.current_dir(dir);
+        }
+        if own_group {
+            child.process_group(0);
         }
         spawn_child(&mut child, &format!("{} {}", self.name, command.subcommand))
     }

@@ -5,7 +5,7 @@ use std::fmt::Debug;
 use std::process::Stdio;
 use std::time::{Instant, SystemTime};
 
-use super::{CallTag, Notice, Route, Supervisor};
+use super::{CallTag, Notice, Supervisor};
 use crate::error::Error;
 use crate::process::phase::{Effect, Event, Refused};
 use crate::process::{Failure, ProcessKey};
@@ -68,12 +68,10 @@ impl<F: Copy + Debug, C: Debug> Supervisor<F, C> {
         };
         let stdio = process.take_launch_stdio();
         let plan = process.plan().clone();
-        let spawned = self.calls.spawn(
-            &plan.runtime,
-            &plan.launch,
-            plan.cwd.as_deref(),
-            stdio,
-            (key, CallTag::Launch as fn(ProcessKey) -> CallTag<C>),
+        let spawned = self.spawn_runtime(
+            (&plan.runtime, &plan.launch, plan.cwd.as_deref()),
+            Some(stdio),
+            (key, CallTag::Launch),
         );
         if let Err((error, _)) = spawned {
             let _ = self.apply(key, Event::LaunchFailed, Some(Failure::Shim(error)));
@@ -97,21 +95,14 @@ impl<F: Copy + Debug, C: Debug> Supervisor<F, C> {
             )
         });
         let spawned = spawned.and_then(|command| {
-            let spawned = if starting {
-                self.calls.spawn_captured(
-                    &plan.runtime,
-                    &command,
-                    plan.cwd.as_deref(),
-                    &mut self.event_loop,
-                    Route::CallOutput,
-                    (key, CallTag::Start),
-                )
+            let (cwd, stdio, tag): (_, _, fn(_) -> _) = if starting {
+                (plan.cwd.as_deref(), None, CallTag::Start)
             } else {
-                let stdio = [Stdio::null(), Stdio::null(), Stdio::null()];
-                let tag = (key, CallTag::KillAll as fn(ProcessKey) -> CallTag<C>);
-                self.calls.spawn(&plan.runtime, &command, None, stdio, tag)
+                let null = [Stdio::null(), Stdio::null(), Stdio::null()];
+                (None, Some(null), CallTag::KillAll)
             };
-            spawned.map_err(|(error, _)| error)
+            self.spawn_runtime((&plan.runtime, &command, cwd), stdio, (key, tag))
+                .map_err(|(error, _)| error)
         });
         if let Err(error) = spawned {
             if starting {

@@ -51,37 +51,54 @@ impl<F: Copy + Debug, C: Debug> Supervisor<F, C> {
     }
 
     fn call_returned(&mut self, finished: Finished<CallTag<C>>) {
-        match finished.tag {
-            CallTag::Launch(key) => self.launch_returned(key, finished.status),
+        let (tag, finished) = finished.split();
+        match tag {
+            CallTag::Launch(key) => self.launch_returned(key, &finished),
             CallTag::Start(key) => {
                 let ok = finished.status == ExitStatus::Exited(0);
-                let failure = (!ok).then(|| Failure::Runtime {
-                    status: finished.status,
-                    message: finished.failure("runtime", "start"),
+                let failure = (!ok).then(|| {
+                    let runtime = self.runtime_name(key);
+                    match finished.overstay_error(&runtime, "start") {
+                        Some(error) => Failure::Shim(error),
+                        None => Failure::Runtime {
+                            status: finished.status,
+                            message: finished.failure(&runtime, "start"),
+                        },
+                    }
                 });
                 let _ = self.apply(key, Event::StartReturned { ok }, failure);
             }
             CallTag::KillAll(key) => {
                 let _ = self.apply(key, Event::KillAllDone, None);
             }
-            CallTag::Frontend(tag) => self.notices.push(Notice::CallFinished(Finished {
-                tag,
-                status: finished.status,
-                stdout: finished.stdout,
-                stderr: finished.stderr,
-            })),
+            CallTag::Frontend(tag) => self
+                .notices
+                .push(Notice::CallFinished(finished.tagged(tag))),
         }
     }
 
-    fn launch_returned(&mut self, key: ProcessKey, status: ExitStatus) {
-        if status != ExitStatus::Exited(0) {
+    fn runtime_name(&self, key: ProcessKey) -> String {
+        self.processes
+            .get(key)
+            .map_or_else(|| "runtime".to_string(), |p| p.plan().runtime.name.clone())
+    }
+
+    fn launch_returned(&mut self, key: ProcessKey, finished: &Finished<()>) {
+        if finished.status != ExitStatus::Exited(0) {
+            let subcommand = self.processes.get(key).map(|p| p.plan().launch.subcommand);
+            let overstayed = subcommand.and_then(|subcommand| {
+                finished.overstay_error(&self.runtime_name(key), subcommand)
+            });
             // No terminal will come: the socket and its directory go now.
             if let Some(process) = self.processes.get_mut(key) {
                 process.stdio().stop_awaiting_console(&mut self.event_loop);
             }
-            let failure = Failure::Runtime {
-                status,
-                message: String::new(),
+            let failure = match overstayed {
+                Some(error) => Failure::Shim(error),
+                None => Failure::Runtime {
+                    status: finished.status,
+                    message: String::new(),
+                },
             };
             let _ = self.apply(key, Event::LaunchFailed, Some(failure));
             return;

@@ -22,10 +22,12 @@ use std::collections::VecDeque;
 use std::fmt::Debug;
 use std::io;
 use std::os::fd::AsFd;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use mio::Interest;
+use nix::sys::signal::{killpg, Signal};
 use nix::sys::signalfd::SignalFd;
 use nix::unistd::Pid;
 use slab::Slab;
@@ -38,7 +40,7 @@ use crate::process::phase::{Event, Refused, Rules};
 use crate::process::stdio::{ProcessStdio, PumpFailure, StdioSetup};
 use crate::process::{Failure, LaunchPlan, Process, ProcessKey, ProcessRoute, Source};
 use crate::reaper::{self, ExitStatus};
-use crate::runtime::call::{Calls, Finished, NotSpawned, Stream};
+use crate::runtime::call::{Calls, Finished, Invocation, NotSpawned, Stream};
 use crate::runtime::{self, CommandLine, ConsoleArg, Runtime};
 
 /// Most exits kept for a pid nobody has claimed yet.
@@ -62,6 +64,8 @@ pub enum Route<F> {
     Process(ProcessKey, Source),
     /// A captured output of a runtime call.
     CallOutput(Pid, Stream),
+    /// The time limit of a runtime call.
+    CallDeadline(Pid),
     /// A descriptor or deadline of the frontend's.
     Frontend(F),
 }
@@ -194,6 +198,11 @@ impl<F: Copy + Debug, C: Debug> Supervisor<F, C> {
         }
     }
 
+    /// Whether any runtime call or other child of the frontend's is still running.
+    pub fn calls_in_flight(&self) -> bool {
+        !self.calls.is_empty()
+    }
+
     /// The configuration the shim started with.
     pub fn config(&self) -> &Config {
         &self.config
@@ -225,11 +234,9 @@ impl<F: Copy + Debug, C: Debug> Supervisor<F, C> {
             debug_assert_eq!(inserted, key);
             return Ok(key);
         }
-        let spawned = self.calls.spawn(
-            &plan.runtime,
-            &plan.launch,
-            plan.cwd.as_deref(),
-            child_stdio,
+        let spawned = self.spawn_runtime(
+            (&plan.runtime, &plan.launch, plan.cwd.as_deref()),
+            Some(child_stdio),
             (key, CallTag::Launch),
         );
         if let Err((error, _)) = spawned {
@@ -306,19 +313,49 @@ impl<F: Copy + Debug, C: Debug> Supervisor<F, C> {
         capture: bool,
         tag: C,
     ) -> std::result::Result<Pid, NotSpawned<C>> {
-        let tag = (tag, CallTag::Frontend as fn(C) -> CallTag<C>);
-        if capture {
-            self.calls.spawn_captured(
-                runtime,
-                command,
-                cwd,
-                &mut self.event_loop,
-                Route::CallOutput,
-                tag,
-            )
-        } else {
-            let stdio = [Stdio::null(), Stdio::null(), Stdio::null()];
-            self.calls.spawn(runtime, command, cwd, stdio, tag)
+        let stdio = (!capture).then(|| [Stdio::null(), Stdio::null(), Stdio::null()]);
+        self.spawn_runtime((runtime, command, cwd), stdio, (tag, CallTag::Frontend))
+    }
+
+    /// Spawns a runtime call with `stdio` (`None`: `/dev/null` stdin, both outputs captured)
+    /// under the time limit of its subcommand, past which it is killed with its process group.
+    fn spawn_runtime<U>(
+        &mut self,
+        (runtime, command, cwd): (&Runtime, &CommandLine, Option<&Path>),
+        stdio: Option<[Stdio; 3]>,
+        tag: (U, fn(U) -> CallTag<C>),
+    ) -> std::result::Result<Pid, NotSpawned<U>> {
+        let limit = self.config.time_limit(command.subcommand);
+        let call = Invocation {
+            runtime,
+            command,
+            cwd,
+            own_group: limit.is_some(),
+        };
+        let pid = match stdio {
+            Some(stdio) => self.calls.spawn(&call, stdio, tag),
+            None => {
+                let registry = &mut self.event_loop;
+                self.calls
+                    .spawn_captured(&call, registry, Route::CallOutput, tag)
+            }
+        }?;
+        if let Some(limit) = limit {
+            let at = Instant::now() + limit;
+            let deadline = self.event_loop.set_timer(at, Route::CallDeadline(pid));
+            self.calls.limit(pid, limit, deadline);
+        }
+        Ok(pid)
+    }
+
+    /// A runtime call overstayed: it goes with everything it started (a `runc init` stuck in a
+    /// hook or a cgroup would hold on), and its return reports why.
+    fn on_call_deadline(&mut self, pid: Pid) {
+        if self.calls.overstay(pid) {
+            if let Err(errno) = killpg(pid, Signal::SIGKILL) {
+                let error = Error::os(format!("kill -KILL -{pid} (an overstaying runtime)"), errno);
+                self.notices.push(Notice::Warning(error.to_string()));
+            }
         }
     }
 
@@ -356,6 +393,7 @@ impl<F: Copy + Debug, C: Debug> Supervisor<F, C> {
                 Route::CallOutput(pid, stream) => {
                     self.calls.read_output(pid, stream, &mut self.event_loop)
                 }
+                Route::CallDeadline(pid) => self.on_call_deadline(pid),
                 Route::Frontend(route) => self.notices.push(Notice::Frontend(route)),
             }
         }

@@ -165,7 +165,11 @@ impl<'a> ProcessShim<'a> {
     /// the checkpoint config, the client FIFOs, pipes or console, then the runtime.
     fn start(args: &Args, log: &'a ShimLog) -> Result<(Core, ProcessShim<'a>)> {
         let path = nix::unistd::getcwd().map_err(|e| Error::os("getcwd", e))?;
-        let config = Config::from_env(&path);
+        let config = Config {
+            // The daemon kills a shim whose start takes too long; the original bounded no call.
+            runtime_timeout: None,
+            ..Config::from_env(&path)
+        };
         let mut core = Core::boot(config)?;
         let dir = ProcessDir { path };
         let exit = dir.open_fifo(EXIT_FIFO, OFlag::O_WRONLY)?;

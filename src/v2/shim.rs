@@ -34,6 +34,8 @@ pub struct TaskShim {
     log: Log,
     /// Set once the shim is to exit: when it must, at the latest.
     exit_by: Option<Instant>,
+    /// containerd asked for a Shutdown since its last Create.
+    shutdown_asked: bool,
 }
 
 /// Serves `listener` (bound at `socket_path`) for `args` until the shim is to exit, its
@@ -61,6 +63,7 @@ pub fn serve(
         events: Publisher::new(ttrpc_address, args.namespace.clone(), routes),
         log,
         exit_by: None,
+        shutdown_asked: false,
     };
     let served = core.run(&mut shim);
     shim.server.close(&mut core.registry());
@@ -109,12 +112,21 @@ impl Frontend for TaskShim {
         }
     }
 
-    fn done(&mut self, _core: &mut Core) -> bool {
+    fn done(&mut self, core: &mut Core) -> bool {
         for warning in self.events.take_warnings() {
             self.log.write(Level::Warning, &warning);
         }
-        self.exit_by
-            .is_some_and(|by| self.events.is_empty() || Instant::now() >= by)
+        // A Shutdown refused while a container was served holds once none is: containerd
+        // does not ask again (a Create it gave up on, a runtime killed for overstaying).
+        if self.shutdown_asked && self.tasks.is_empty() {
+            self.exit_soon(core);
+        }
+        // What is still running (the removal of a half-made container) is waited for too, so
+        // that nothing outlives the shim.
+        self.exit_by.is_some_and(|by| {
+            let flushed = self.events.is_empty() && !core.calls_in_flight();
+            flushed || Instant::now() >= by
+        })
     }
 }
 
@@ -141,11 +153,13 @@ impl TaskShim {
                 None => out.answer::<Empty>(reply, Err(CallError::unknown_service(&call.service))),
                 Some(Err(error)) => out.answer::<Empty>(reply, Err(error)),
                 Some(Ok(request)) => {
-                    let shutdown = matches!(request, TaskRequest::Shutdown(_));
-                    self.tasks.serve(&mut out, reply, request);
-                    if shutdown && self.tasks.is_empty() {
-                        self.exit_soon(core);
+                    match request {
+                        TaskRequest::Shutdown(_) => self.shutdown_asked = true,
+                        // containerd still uses a shim it creates a container in.
+                        TaskRequest::Create(_) => self.shutdown_asked = false,
+                        _ => {}
                     }
+                    self.tasks.serve(&mut out, reply, request);
                 }
             }
         }

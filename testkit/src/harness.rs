@@ -143,6 +143,13 @@ pub fn require_runc() {
     );
 }
 
+/// Writes `text` to `path` as an executable script.
+pub fn write_script(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+        .unwrap_or_else(|e| panic!("chmod 755 {}: {e}", path.display()));
+}
+
 /// How to run crun here. crun 1.8 refuses to create anything on a hybrid cgroup layout whose v2
 /// hierarchy holds a controller (`cgroups in hybrid mode not supported`), which is this machine's
 /// layout. Where that is the case, a wrapper unmounts the v2 hierarchy in a private mount
@@ -154,13 +161,10 @@ pub fn crun_program(bin: &Path) -> String {
         return "crun".into();
     }
     let wrapper = bin.join("crun-cgroup-v1");
-    std::fs::write(
+    write_script(
         &wrapper,
         "#!/bin/sh\nexec unshare --mount --propagation private \\\n  sh -c 'umount /sys/fs/cgroup/unified && exec crun \"$@\"' crun \"$@\"\n",
-    )
-    .expect("write crun wrapper");
-    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755))
-        .expect("chmod crun wrapper");
+    );
     wrapper.display().to_string()
 }
 

@@ -17,6 +17,7 @@
 //!   under test, and Debian's docker CLI for it.
 //! * [`ttrpc_client`] on [`protobuf`]: a raw ttrpc client, independent of the shim's code, to call
 //!   a shim's socket directly and send it what containerd never would.
+//! * [`runc_wrapper`]: a script of the test's as the `runc` containerd's shim finds first.
 //! * the `fake-runtime` binary: an OCI runtime stand-in for failure injection;
 //! * the `shim-driver` binary: runs one container through the v0.2 shim (the demo).
 
@@ -37,4 +38,5 @@ pub mod protobuf;
 pub mod pty;
 pub mod pump_path;
 pub mod relay;
+pub mod runc_wrapper;
 pub mod ttrpc_client;

@@ -188,18 +188,7 @@ impl TaskService {
     }
 
     pub(super) fn child_returned(&mut self, out: &mut Outside, call: Finished<Child>) {
-        let Finished {
-            tag,
-            status,
-            stdout,
-            stderr,
-        } = call;
-        let returned = Finished {
-            tag: (),
-            status,
-            stdout,
-            stderr,
-        };
+        let (tag, returned) = call.split();
         match tag {
             Child::Runc { reply, then } => match then {
                 RuncThen::Kill => kill::killed(out, reply, &returned),
@@ -216,8 +205,9 @@ impl TaskService {
             },
             Child::Cleanup => {}
             Child::Logger { id } => {
-                if status != crate::reaper::ExitStatus::Exited(0) {
-                    let message = format!("{id}: logger exited with status {}", status.code());
+                if returned.status != crate::reaper::ExitStatus::Exited(0) {
+                    let message =
+                        format!("{id}: logger exited with status {}", returned.status.code());
                     out.log.write(Level::Warning, &message);
                 }
             }
