@@ -1,14 +1,16 @@
 //! The v2 shim's socket as a server: who may connect, and what a peer that sends garbage
 //! costs. (What each call answers is in `v2_bad_input.rs`.)
 
-use std::io::Write;
+use std::io::{ErrorKind, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use tinyshim::v2::server::{CONNECTION_IN_FLIGHT, MAX_IN_FLIGHT};
+use tinyshim::v2::server::{
+    ANSWERS_LIMIT, CONNECTION_IN_FLIGHT, FRAMES_LIMIT, FRAME_PATIENCE, MAX_IN_FLIGHT,
+};
 use tinyshim_testkit::containerd::{Containerd, Options};
 use tinyshim_testkit::harness::workspace_binary;
 use tinyshim_testkit::procfs::{proc_status, rss_kib};
@@ -224,4 +226,151 @@ fn one_connection_parks_no_more_than_its_bound_and_the_others_are_still_served()
     ctr.ok(&["tasks", "kill", "-s", "SIGKILL", "greedy"]);
     let last = refused - 2;
     assert_eq!(greedy.reply(last).expect("a Wait answered").code, code::OK);
+}
+
+/// A peer writing `bytes` as fast as the shim takes them, without blocking and without ever
+/// reading; `more` makes the next bytes once these are written.
+struct Pusher<F: FnMut() -> Vec<u8>> {
+    stream: UnixStream,
+    outbox: Vec<u8>,
+    more: F,
+    sent: usize,
+}
+
+impl<F: FnMut() -> Vec<u8>> Pusher<F> {
+    fn connect(socket: &std::path::Path, more: F) -> Pusher<F> {
+        let stream = UnixStream::connect(socket).expect("connect");
+        stream.set_nonblocking(true).expect("non-blocking");
+        Pusher {
+            stream,
+            outbox: Vec::new(),
+            more,
+            sent: 0,
+        }
+    }
+
+    /// Writes until the socket is full; false once the shim takes nothing more.
+    fn push(&mut self) -> bool {
+        let mut moved = false;
+        loop {
+            if self.outbox.is_empty() {
+                self.outbox = (self.more)();
+                if self.outbox.is_empty() {
+                    return moved;
+                }
+            }
+            match self.stream.write(&self.outbox) {
+                Ok(count) => {
+                    self.outbox.drain(..count);
+                    self.sent += count;
+                    moved = true;
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return moved,
+                Err(_) => return false,
+            }
+        }
+    }
+}
+
+/// Pushes on every peer for `period`, and returns the shim's highest RSS meanwhile.
+fn push_all<F: FnMut() -> Vec<u8>>(peers: &mut [Pusher<F>], shim: i32, period: Duration) -> u64 {
+    let deadline = Instant::now() + period;
+    let mut peak = rss_kib(shim);
+    while Instant::now() < deadline {
+        for peer in peers.iter_mut() {
+            peer.push();
+        }
+        peak = peak.max(rss_kib(shim));
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    peak
+}
+
+#[test]
+fn peers_that_send_calls_and_never_read_the_answers_cost_a_bounded_total() {
+    let containerd = Containerd::start(Options::tinyshim());
+    let ctr = containerd.ctr();
+    ctr.run("unread", &["sleep", "600"]).detached().ok();
+    let socket = containerd.task_socket("unread");
+    let shim = containerd.shim_pid("unread");
+    let before = rss_kib(shim);
+    let request = Request::new(TASK_SERVICE, "State", &process_request("unread", "")).encode();
+    let mut peers: Vec<_> = (0..200)
+        .map(|_| {
+            let request = request.clone();
+            let mut stream_id = 1u32;
+            Pusher::connect(&socket, move || {
+                let mut batch = Vec::new();
+                for _ in 0..256 {
+                    batch.extend(header(request.len() as u32, stream_id, TYPE_REQUEST, 0));
+                    batch.extend(&request);
+                    stream_id += 2;
+                }
+                batch
+            })
+        })
+        .collect();
+    let peak = push_all(&mut peers, shim, Duration::from_secs(5));
+    let sent: usize = peers.iter().map(|peer| peer.sent).sum();
+    // Each peer's answers fill its socket's buffer first, which is the kernel's: a peer whose
+    // shim keeps a megabyte for it has sent far more than that.
+    assert!(sent > 32 << 20, "only {sent} bytes of calls sent");
+    // The bound, what peers with nothing unread may add to it in one turn each (16 answers),
+    // and the allocator's slack.
+    let ceiling = (ANSWERS_LIMIT >> 10) as u64 + 12 * 1024;
+    assert!(
+        peak < before + ceiling,
+        "shim RSS went from {before} to {peak} KiB for 200 peers that read no answer ({sent} \
+         bytes of calls sent)"
+    );
+    let exec = ctr.exec("unread", "e1", &["echo", "served"]).attached();
+    assert_eq!(
+        exec.stdout_text(),
+        "served\n",
+        "containerd is still served: {exec}"
+    );
+}
+
+#[test]
+fn half_sent_large_frames_cost_a_bounded_total_and_stale_ones_are_dropped_for_a_waiting_peer() {
+    let containerd = Containerd::start(Options::tinyshim());
+    let ctr = containerd.ctr();
+    ctr.run("halves", &["sleep", "600"]).detached().ok();
+    let socket = containerd.task_socket("halves");
+    let shim = containerd.shim_pid("halves");
+    let before = rss_kib(shim);
+    // Each announces a 4 MiB frame and sends all of it but the last byte.
+    let mut peers: Vec<_> = (0..40)
+        .map(|_| {
+            let mut once = true;
+            Pusher::connect(&socket, move || {
+                if !std::mem::take(&mut once) {
+                    return Vec::new();
+                }
+                let mut frame = header(4 << 20, 1, TYPE_REQUEST, 0);
+                frame.resize(frame.len() + (4 << 20) - 1, 0);
+                frame
+            })
+        })
+        .collect();
+    let peak = push_all(&mut peers, shim, Duration::from_secs(3));
+    let ceiling = (FRAMES_LIMIT >> 10) as u64 + 8 * 1024;
+    assert!(
+        peak < before + ceiling,
+        "shim RSS went from {before} to {peak} KiB for 40 half-sent 4 MiB frames"
+    );
+    let exec = ctr.exec("halves", "e1", &["echo", "served"]).attached();
+    assert_eq!(
+        exec.stdout_text(),
+        "served\n",
+        "containerd is still served: {exec}"
+    );
+    // A whole large call waits for room until the stale halves are hung up.
+    let mut waiting = Client::connect(&socket).expect("connect");
+    waiting.set_timeout(FRAME_PATIENCE * 2);
+    let large = process_request(&"x".repeat(64 * 1024), "");
+    let reply = waiting
+        .call(TASK_SERVICE, "State", &large)
+        .expect("an answer");
+    assert_eq!(reply.code, code::NOT_FOUND, "{reply:?}");
 }

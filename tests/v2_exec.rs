@@ -3,16 +3,15 @@
 
 use std::time::Duration;
 
-use std::fs::{File, OpenOptions};
-use std::os::unix::fs::OpenOptionsExt;
-
 use tinyshim_testkit::containerd::{Containerd, Options};
 use tinyshim_testkit::ctr::Ctr;
+use tinyshim_testkit::fifos::fifo_reader;
 use tinyshim_testkit::harness::{assert_same_bytes, read_to_eof_both, seq_text, Scratch, LONG};
 use tinyshim_testkit::procfs::alive;
-use tinyshim_testkit::protobuf::MessageWriter;
 use tinyshim_testkit::pty::PRINT_TERMINAL_SIZE;
-use tinyshim_testkit::ttrpc_client::{code, process_request, Client, Request, TASK_SERVICE};
+use tinyshim_testkit::ttrpc_client::{
+    code, exec_request, process_request, Client, Request, TASK_SERVICE,
+};
 
 /// Starts a daemon and a detached container `c1` that sleeps until it is killed.
 fn daemon_with_sleeper() -> (Containerd, Ctr) {
@@ -104,17 +103,6 @@ fn an_exec_that_cannot_start_fails_at_once_with_the_runtimes_reason_and_the_cont
     assert_eq!(after.stdout_text(), "still here\n", "{after}");
 }
 
-/// A FIFO at `path`, and a non-blocking reader on it, as containerd opens one before the call
-/// that names it.
-fn fifo_reader(path: &std::path::Path) -> File {
-    nix::unistd::mkfifo(path, nix::sys::stat::Mode::from_bits_truncate(0o600)).expect("mkfifo");
-    OpenOptions::new()
-        .read(true)
-        .custom_flags(nix::libc::O_NONBLOCK)
-        .open(path)
-        .expect("open the FIFO for reading")
-}
-
 #[test]
 fn an_execs_outputs_reach_eof_when_it_exits_before_anyone_deletes_it() {
     // What CRI's ExecSync does, on the shim's socket: Exec with two FIFOs, Wait before Start,
@@ -123,26 +111,13 @@ fn an_execs_outputs_reach_eof_when_it_exits_before_anyone_deletes_it() {
     let scratch = Scratch::new("exec-fifos");
     let (stdout, stderr) = (scratch.path().join("out"), scratch.path().join("err"));
     let mut readers = [fifo_reader(&stdout), fifo_reader(&stderr)];
-    let spec = serde_json::json!({
-        "args": ["sh", "-c", "echo out; echo err >&2; exit 3"],
-        "cwd": "/",
-        "env": ["PATH=/bin"],
-        "user": {"uid": 0, "gid": 0},
-    });
-    let any = MessageWriter::new()
-        .string(
-            1,
-            "types.containerd.io/opencontainers/runtime-spec/1/Process",
-        )
-        .bytes(2, spec.to_string().as_bytes())
-        .finish();
-    let exec = MessageWriter::new()
-        .string(1, "c1")
-        .string(2, "probe")
-        .string(5, &stdout.display().to_string())
-        .string(6, &stderr.display().to_string())
-        .message(7, &any)
-        .finish();
+    let (out_path, err_path) = (stdout.display().to_string(), stderr.display().to_string());
+    let exec = exec_request(
+        "c1",
+        "probe",
+        &["sh", "-c", "echo out; echo err >&2; exit 3"],
+        ["", &out_path, &err_path],
+    );
     let mut client = Client::connect(&containerd.task_socket("c1")).expect("connect");
     let added = client.call(TASK_SERVICE, "Exec", &exec).expect("Exec");
     assert_eq!(added.code, code::OK, "{added:?}");

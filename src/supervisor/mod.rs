@@ -15,6 +15,7 @@
 //! the launch call returned and its pid file could be read (bounded, and forgotten once no launch
 //! is in flight: then it can only be an orphan nobody asked for).
 
+mod calls;
 mod effects;
 mod exits;
 
@@ -22,12 +23,9 @@ use std::collections::VecDeque;
 use std::fmt::Debug;
 use std::io;
 use std::os::fd::AsFd;
-use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use mio::Interest;
-use nix::sys::signal::{killpg, Signal};
 use nix::sys::signalfd::SignalFd;
 use nix::unistd::Pid;
 use slab::Slab;
@@ -40,8 +38,8 @@ use crate::process::phase::{Event, Refused, Rules};
 use crate::process::stdio::{ProcessStdio, PumpFailure, StdioSetup};
 use crate::process::{Failure, LaunchPlan, Process, ProcessKey, ProcessRoute, Source};
 use crate::reaper::{self, ExitStatus};
-use crate::runtime::call::{Calls, Finished, Invocation, NotSpawned, Stream};
-use crate::runtime::{self, CommandLine, ConsoleArg, Runtime};
+use crate::runtime::call::{Calls, Finished, Stream};
+use crate::runtime::ConsoleArg;
 
 /// Most exits kept for a pid nobody has claimed yet.
 const UNCLAIMED_EXITS: usize = 1024;
@@ -198,11 +196,6 @@ impl<F: Copy + Debug, C: Debug> Supervisor<F, C> {
         }
     }
 
-    /// Whether any runtime call or other child of the frontend's is still running.
-    pub fn calls_in_flight(&self) -> bool {
-        !self.calls.is_empty()
-    }
-
     /// The configuration the shim started with.
     pub fn config(&self) -> &Config {
         &self.config
@@ -300,71 +293,6 @@ impl<F: Copy + Debug, C: Debug> Supervisor<F, C> {
             }
         }
         self.failures.clear();
-    }
-
-    /// Spawns a runtime call of the frontend's; its return comes as
-    /// [`Notice::CallFinished`] with `tag`. With `capture`, its stdout and stderr are kept;
-    /// otherwise its stdio is `/dev/null`. A call that cannot be spawned hands `tag` back.
-    pub fn spawn_call(
-        &mut self,
-        runtime: &Runtime,
-        command: &CommandLine,
-        cwd: Option<&std::path::Path>,
-        capture: bool,
-        tag: C,
-    ) -> std::result::Result<Pid, NotSpawned<C>> {
-        let stdio = (!capture).then(|| [Stdio::null(), Stdio::null(), Stdio::null()]);
-        self.spawn_runtime((runtime, command, cwd), stdio, (tag, CallTag::Frontend))
-    }
-
-    /// Spawns a runtime call with `stdio` (`None`: `/dev/null` stdin, both outputs captured)
-    /// under the time limit of its subcommand, past which it is killed with its process group.
-    fn spawn_runtime<U>(
-        &mut self,
-        (runtime, command, cwd): (&Runtime, &CommandLine, Option<&Path>),
-        stdio: Option<[Stdio; 3]>,
-        tag: (U, fn(U) -> CallTag<C>),
-    ) -> std::result::Result<Pid, NotSpawned<U>> {
-        let limit = self.config.time_limit(command.subcommand);
-        let call = Invocation {
-            runtime,
-            command,
-            cwd,
-            own_group: limit.is_some(),
-        };
-        let pid = match stdio {
-            Some(stdio) => self.calls.spawn(&call, stdio, tag),
-            None => {
-                let registry = &mut self.event_loop;
-                self.calls
-                    .spawn_captured(&call, registry, Route::CallOutput, tag)
-            }
-        }?;
-        if let Some(limit) = limit {
-            let at = Instant::now() + limit;
-            let deadline = self.event_loop.set_timer(at, Route::CallDeadline(pid));
-            self.calls.limit(pid, limit, deadline);
-        }
-        Ok(pid)
-    }
-
-    /// A runtime call overstayed: it goes with everything it started (a `runc init` stuck in a
-    /// hook or a cgroup would hold on), and its return reports why.
-    fn on_call_deadline(&mut self, pid: Pid) {
-        if self.calls.overstay(pid) {
-            if let Err(errno) = killpg(pid, Signal::SIGKILL) {
-                let error = Error::os(format!("kill -KILL -{pid} (an overstaying runtime)"), errno);
-                self.notices.push(Notice::Warning(error.to_string()));
-            }
-        }
-    }
-
-    /// Spawns another child of the frontend's (a logger) under the rules of every child of the
-    /// shim; its exit comes as [`Notice::CallFinished`] with `tag`. `what` names it in errors.
-    pub fn spawn_child(&mut self, command: &mut Command, what: &str, tag: C) -> Result<Pid> {
-        let pid = runtime::spawn_child(command, what)?;
-        self.calls.adopt(pid, CallTag::Frontend(tag));
-        Ok(pid)
     }
 
     /// Reaps and runs every source once: events may have come before their registration.

@@ -16,7 +16,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use mio::Interest;
 use nix::errno::Errno;
-use nix::sys::socket::{connect, socket, AddressFamily, SockFlag, SockType, UnixAddr};
+use nix::sys::socket::sockopt::PeerCredentials;
+use nix::sys::socket::{connect, getsockopt, socket, AddressFamily, SockFlag, SockType, UnixAddr};
 use prost::Message;
 
 use crate::event_loop::{Registry, TimerId};
@@ -74,6 +75,8 @@ pub struct Publisher<R> {
     backoff: Duration,
     /// Warnings for the frontend's log.
     warnings: Vec<String>,
+    /// containerd's pid, as its socket last told.
+    daemon_pid: Option<i32>,
 }
 
 impl<R: Copy> Publisher<R> {
@@ -88,6 +91,7 @@ impl<R: Copy> Publisher<R> {
             retry: None,
             backoff: RETRY_FIRST,
             warnings: Vec::new(),
+            daemon_pid: None,
         }
     }
 
@@ -123,6 +127,11 @@ impl<R: Copy> Publisher<R> {
             ));
         }
         std::mem::take(&mut self.warnings)
+    }
+
+    /// containerd's pid, once its events socket was reached.
+    pub fn daemon_pid(&self) -> Option<i32> {
+        self.daemon_pid
     }
 
     /// Whether every event has been filed by containerd.
@@ -197,6 +206,9 @@ impl<R: Copy> Publisher<R> {
             return false;
         };
         self.backoff = RETRY_FIRST;
+        if let Ok(peer) = getsockopt(&socket, PeerCredentials) {
+            self.daemon_pid = Some(peer.pid());
+        }
         self.link = Some(Link {
             socket: FramedSocket::new(socket, token),
             in_flight: None,

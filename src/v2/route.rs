@@ -7,6 +7,10 @@ pub enum Route {
     Listener,
     /// A connection to the shim, by its key in the server.
     Connection(usize),
+    /// The next attempt to accept, when descriptors ran out.
+    AcceptRetry,
+    /// The next look at the connections whose frames wait for room.
+    RoomLook,
     /// The shim's connection to containerd's events service.
     Events,
     /// The next attempt to reach containerd's events service.

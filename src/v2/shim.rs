@@ -17,7 +17,7 @@ use crate::v2::events::{Publisher, Routes};
 use crate::v2::log::{Level, Log};
 use crate::v2::proto::task::Empty;
 use crate::v2::route::Route;
-use crate::v2::server::Server;
+use crate::v2::server::{Lost, Server, DESCRIPTOR_RESERVE, FRAME_PATIENCE};
 use crate::v2::task::request::TaskRequest;
 use crate::v2::task::{Child, Core, Outside, TaskService};
 use crate::v2::ttrpc::call::CallError;
@@ -52,7 +52,7 @@ pub fn serve(
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("{}.ttrpc", args.address)));
     let mut core = Core::boot(config)?;
-    let server = Server::new(listener, socket_path, &mut core.registry(), Route::Listener)?;
+    let server = Server::new(listener, socket_path, &mut core.registry())?;
     let routes = Routes {
         socket: Route::Events,
         retry: Route::EventsRetry,
@@ -81,7 +81,20 @@ impl Frontend for TaskShim {
 
     fn handle(&mut self, core: &mut Core, notice: Notice<Route, Child>) {
         match notice {
-            Notice::Frontend(Route::Listener) => self.accept(core),
+            Notice::Frontend(Route::Listener | Route::AcceptRetry) => self.accept(core),
+            Notice::Frontend(Route::RoomLook) => {
+                let lost = self.server.on_room_look(&mut core.registry());
+                if !lost.is_empty() {
+                    let message = format!(
+                        "hung up on {} connection(s) whose frames had not grown for {} s while \
+                         others waited for room",
+                        lost.len(),
+                        FRAME_PATIENCE.as_secs()
+                    );
+                    self.log.write(Level::Warning, &message);
+                }
+                self.lost(core, lost);
+            }
             Notice::Frontend(Route::Connection(key)) => self.on_connection(core, key),
             Notice::Frontend(Route::Events) => self.events.on_socket(&mut core.registry()),
             Notice::Frontend(Route::EventsRetry) => self.events.on_retry(&mut core.registry()),
@@ -132,10 +145,33 @@ impl Frontend for TaskShim {
 
 impl TaskShim {
     fn accept(&mut self, core: &mut Core) {
-        let refused = self.server.accept(&mut core.registry(), Route::Connection);
-        for _ in 0..refused {
+        let daemon = self.events.daemon_pid();
+        let accepted = self.server.accept(&mut core.registry(), daemon);
+        for _ in 0..accepted.refused {
             self.log
                 .write(Level::Warning, "refused a connection from another user");
+        }
+        if !accepted.shed.is_empty() {
+            let message = format!(
+                "hung up on {} idle connection(s) to keep {DESCRIPTOR_RESERVE} descriptors free",
+                accepted.shed.len()
+            );
+            self.log.write(Level::Warning, &message);
+        }
+        self.lost(core, accepted.shed);
+    }
+
+    /// Connections closed: what was parked for them goes, and a peer waiting in the listen
+    /// queue for a descriptor gets the one freed.
+    fn lost(&mut self, core: &mut Core, lost: Vec<Lost>) {
+        if lost.is_empty() {
+            return;
+        }
+        for lost in lost {
+            self.tasks.connection_lost(lost);
+        }
+        if self.server.starved() {
+            self.accept(core);
         }
     }
 
@@ -164,7 +200,7 @@ impl TaskShim {
             }
         }
         if let Some(lost) = self.server.close_if_gone(key, &mut core.registry()) {
-            self.tasks.connection_lost(lost);
+            self.lost(core, vec![lost]);
         }
     }
 

@@ -7,6 +7,7 @@
 //! * [`harness`]: the built binaries, scratch directories, and containers run through the shim.
 //! * [`fake`]: containers run by the fake runtime, with what it recorded.
 //! * [`pump_path`]: running a test on both pump paths, with the proof of which one ran.
+//! * [`fifos`]: a process's stdio FIFOs as containerd's client side makes them.
 //! * [`procfs`]: what `/proc` says about the shim, the runtime and the container.
 //! * [`containerd`], [`ctr`], [`events`] and [`pty`]: a private containerd per test for the v2
 //!   shim, `ctr` commands with timeouts, a background `ctr events`, and ctr on a terminal of the
@@ -31,6 +32,7 @@ pub mod docker;
 pub mod driver;
 pub mod events;
 pub mod fake;
+pub mod fifos;
 pub mod harness;
 pub mod image;
 pub mod procfs;

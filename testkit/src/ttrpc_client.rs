@@ -399,6 +399,33 @@ pub fn process_request(id: &str, exec_id: &str) -> Vec<u8> {
         .finish()
 }
 
+/// An `ExecProcessRequest{1 id, 2 exec_id, 4 stdin, 5 stdout, 6 stderr, 7 spec}` running `args`
+/// as root in `/`, with the FIFO paths of `stdio` (empty for none), as CRI sends one.
+pub fn exec_request(id: &str, exec_id: &str, args: &[&str], stdio: [&str; 3]) -> Vec<u8> {
+    let spec = serde_json::json!({
+        "args": args,
+        "cwd": "/",
+        "env": ["PATH=/bin"],
+        "user": {"uid": 0, "gid": 0},
+    });
+    let any = MessageWriter::new()
+        .string(
+            1,
+            "types.containerd.io/opencontainers/runtime-spec/1/Process",
+        )
+        .bytes(2, spec.to_string().as_bytes())
+        .finish();
+    let [stdin, stdout, stderr] = stdio;
+    MessageWriter::new()
+        .string(1, id)
+        .string(2, exec_id)
+        .string(4, stdin)
+        .string(5, stdout)
+        .string(6, stderr)
+        .message(7, &any)
+        .finish()
+}
+
 /// `containerd.v1.types.Status` values, as `StateResponse` field 4 carries them.
 pub mod status {
     /// Unknown (the field's default).

@@ -193,6 +193,13 @@ impl Decoder {
         self.end - self.start
     }
 
+    /// Whether the next [`Decoder::spare`] would grow the buffer past one [`READ_CHUNK`]: a
+    /// frame larger than that is under way and fills what is allocated.
+    pub fn would_grow_past_chunk(&self) -> bool {
+        let held = self.held();
+        held == self.buffer.len() && held + self.wanted() > READ_CHUNK
+    }
+
     /// Bytes the decoder has allocated; never more than [`MAX_BUFFER`].
     pub fn capacity(&self) -> usize {
         self.buffer.capacity()

@@ -11,7 +11,7 @@ use mio::Token;
 use nix::errno::Errno;
 
 use crate::event_loop::Registry;
-use crate::v2::ttrpc::frame::{Decoder, Item};
+use crate::v2::ttrpc::frame::{Decoder, Item, READ_CHUNK};
 
 /// What one read found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +71,21 @@ impl FramedSocket {
         }
     }
 
+    /// Bytes the decoder has allocated.
+    pub fn decoder_capacity(&self) -> usize {
+        self.decoder.capacity()
+    }
+
+    /// Whether the decoder holds part of a frame larger than one read chunk.
+    pub fn in_large_frame(&self) -> bool {
+        self.decoder.held() > 0 && self.decoder.capacity() > READ_CHUNK
+    }
+
+    /// Whether the next read would grow the decoder past one read chunk.
+    pub fn would_grow_past_chunk(&self) -> bool {
+        self.decoder.would_grow_past_chunk()
+    }
+
     /// The next complete item read, if any; see [`Decoder::next_item`].
     pub fn next_item(&mut self) -> Option<Item<'_>> {
         self.decoder.next_item()
@@ -92,13 +107,31 @@ impl FramedSocket {
             match nix::unistd::write(&self.socket, &self.outgoing[self.written..]) {
                 Ok(count) => self.written += count,
                 Err(Errno::EINTR) => continue,
-                Err(Errno::EAGAIN) => return true,
+                Err(Errno::EAGAIN) => {
+                    self.drop_written();
+                    return true;
+                }
                 Err(_) => return false,
             }
         }
         self.outgoing = Vec::new();
         self.written = 0;
         true
+    }
+
+    /// Forgets the bytes written once they are most of the buffer: a peer that reads slowly
+    /// but never all would otherwise grow it without end, frames being appended behind.
+    fn drop_written(&mut self) {
+        if self.written >= READ_CHUNK && self.written * 2 >= self.outgoing.len() {
+            self.outgoing.drain(..self.written);
+            self.outgoing.shrink_to(2 * self.outgoing.len());
+            self.written = 0;
+        }
+    }
+
+    /// Bytes the outgoing buffer has allocated.
+    pub fn outgoing_capacity(&self) -> usize {
+        self.outgoing.capacity()
     }
 
     /// Deregisters the socket and closes it.
@@ -108,3 +141,6 @@ impl FramedSocket {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
