@@ -20,6 +20,8 @@ SHIM_V2 = $(shell if [ -x $(STATIC_SHIM_V2) ]; then echo $(STATIC_SHIM_V2); else
 LIBDIR ?= $(PREFIX)/lib/tinyshim
 # The integration tests mostly wait on containers, not on the CPU.
 TEST_THREADS ?= 4
+# The short run of every fuzz target that ends `make test`, from the committed corpora.
+SMOKE_FUZZ_SECONDS ?= 10
 
 .PHONY: all build build-tiny test lint deps demo install install-as-runc-v2 install-v0.2 fuzz \
 	bench bench-peers clean
@@ -82,7 +84,8 @@ lint:
 # `cargo test` builds the binaries of the packages whose integration tests it runs, which leaves
 # out the test kit's (fake-runtime, shim-driver): they are built first. Tests needing what this
 # host lacks (youki, a kernel criu can checkpoint on) are ignored, so cargo counts them as such,
-# never as passed; they are listed again at the end.
+# never as passed; they are listed again at the end. Then every fuzz target runs briefly from the
+# committed corpora (nightly toolchain; fuzz/README.md).
 test: deps lint
 	$(CARGO) build --locked --workspace --bins
 	@mkdir -p target
@@ -93,7 +96,9 @@ test: deps lint
 	  echo "ignored here (cargo test -- --ignored runs them where their tool works):"; \
 	  echo "$$ignored"; \
 	fi
-	@exit $$(cat target/test.status)
+	@status=$$(cat target/test.status); \
+	FUZZ_SECONDS=$(SMOKE_FUZZ_SECONDS) sh fuzz/run.sh || status=1; \
+	exit $$status
 
 # Both frontends: a container under a private containerd 1.6 through the v2 shim, then one through
 # the v0.2 shim as containerd v0.2.x would run it.

@@ -1,17 +1,25 @@
 #!/bin/sh
 # Runs the cargo-fuzz targets, each for FUZZ_SECONDS (default 60), and prints executions and
-# coverage per target. `make fuzz` calls it; `fuzz/run.sh control pid_file` runs only those.
+# coverage per target. `make fuzz` calls it; `fuzz/run.sh control pid_file` runs only those;
+# `fuzz/run.sh --merge [targets]` folds what the runs found into the committed corpora.
 #
-# The committed seeds are in fuzz/seeds/<target>/ and are read, never written. New inputs go to
-# the working corpus fuzz/corpus/<target>/ (not committed). The megabyte seeds are made here, in
-# fuzz/corpus/big/<target>/, rather than committed, and are run whole before fuzzing starts. They
-# do not join the fuzzing corpus, where they would make every mutation megabytes long. Crashes go to fuzz/artifacts/<target>/ and make the script exit 1; each becomes
-# a regression test in src/ or tests/.
+# Committed and only read by a run: the seeds, fuzz/seeds/<target>/ (one classic case per file),
+# and the corpora of past long runs, fuzz/corpus/<target>/ (minimized), so that a short run (CI's)
+# starts where the long ones got to. New inputs go to the working corpus fuzz/work/<target>/ (not
+# committed). The megabyte seeds are made here, in fuzz/work/big/<target>/, rather than
+# committed, and are run whole before fuzzing starts. They do not join the fuzzing corpus, where
+# they would make every mutation megabytes long. Crashes go to fuzz/artifacts/<target>/ and make
+# the script exit 1; each becomes a regression test in src/ or tests/.
 set -eu
 
 cd "$(dirname "$0")"
 seconds=${FUZZ_SECONDS:-60}
-targets=${*:-control process_json checkpoint_config pid_file ttrpc cgroup_files runtime_options}
+merge=false
+if [ "${1:-}" = --merge ]; then
+  merge=true
+  shift
+fi
+targets=${*:-control process_json checkpoint_config pid_file ttrpc cgroup_files runtime_options task_requests}
 # Largest input the fuzzer makes: far beyond a control line (64 bytes), serde_json's nesting
 # limit (128) and the decoder's read chunk (4 KiB), small enough to keep executions fast;
 # libFuzzer grows its inputs up to it.
@@ -29,7 +37,7 @@ fi
 
 # Inputs of about a megabyte, made here so that none is committed.
 big_seeds() {
-  dir=corpus/big/$1
+  dir=work/big/$1
   repeat() { head -c "$2" /dev/zero | tr '\0' "$1"; }
   case $1 in
     control)
@@ -78,6 +86,13 @@ big_seeds() {
         mv "$dir/.twice" "$dir/.calls"; i=$((i + 1)); done
       { printf '\001\144'; cat "$dir/.calls"; } > "$dir/many-calls"
       rm "$dir/.call" "$dir/.calls" ;;
+    task_requests)
+      # Create (method 1) with a megabyte bundle path; Stats (14) in 100 000 nested groups; a
+      # config.json of 40 000 annotations, read as State (0).
+      { printf '\001\022\200\200\100'; repeat b 1048576; } > "$dir/big-bundle"
+      { printf '\016'; repeat '\013' 100000; repeat '\014' 100000; } > "$dir/deep-groups"
+      { printf '\000{"annotations":{'; i=0; while [ $i -lt 40000 ]; do printf '"k%d":"v",' $i
+          i=$((i + 1)); done; printf '"io.containerd.runc.v2.group":"g"}}'; } > "$dir/big-config" ;;
     cgroup_files)
       # A flat-keyed file of a megabyte, and a mount point of one followed by a cgroup under it.
       { i=0; while [ $i -lt 60000 ]; do printf 'total_cache %d\n' $i; i=$((i + 1)); done; } \
@@ -87,20 +102,36 @@ big_seeds() {
   esac
 }
 
+# Replaces each committed corpus by the smallest set of its inputs, the working corpus's and the
+# seeds' that keeps all their coverage.
+if $merge; then
+  for target in $targets; do
+    mkdir -p "corpus/$target" "work/$target"
+    rm -rf "work/merged-$target"
+    mkdir -p "work/merged-$target"
+    cargo "+$toolchain" fuzz run "$target" "work/merged-$target" "corpus/$target" "work/$target" \
+      "seeds/$target" -- -merge=1 -max_len=$max_len > "artifacts/$target-merge.log" 2>&1
+    rm -rf "corpus/$target"
+    mv "work/merged-$target" "corpus/$target"
+    echo "fuzz: $target: corpus of $(ls "corpus/$target" | wc -l) inputs"
+  done
+  exit 0
+fi
+
 failed=""
 summary=""
 mkdir -p artifacts
 for target in $targets; do
-  mkdir -p "corpus/$target" "corpus/big/$target" "artifacts/$target"
+  mkdir -p "work/$target" "work/big/$target" "corpus/$target" "artifacts/$target"
   big_seeds "$target"
   log=artifacts/$target.log
   echo "fuzz: $target: the megabyte seeds whole, then $seconds s of fuzzing (log: fuzz/$log)"
   status=0
   # Given files rather than directories, libFuzzer runs each once, whatever its size.
-  cargo "+$toolchain" fuzz run "$target" corpus/big/"$target"/* -- -timeout=60 \
+  cargo "+$toolchain" fuzz run "$target" work/big/"$target"/* -- -timeout=60 \
     > "$log" 2>&1 || status=$?
   if [ "$status" -eq 0 ]; then
-    cargo "+$toolchain" fuzz run "$target" "corpus/$target" "seeds/$target" \
+    cargo "+$toolchain" fuzz run "$target" "work/$target" "corpus/$target" "seeds/$target" \
       -- -max_total_time="$seconds" -max_len=$max_len -timeout=10 -print_final_stats=1 \
       >> "$log" 2>&1 || status=$?
   fi
