@@ -72,14 +72,7 @@ fn an_exit_while_the_daemon_is_away_is_reported_to_the_restarted_daemon() {
     // record of filing it, not a subscriber that may have come too late.
     let log_before_restart = containerd.log().len();
     containerd.restart();
-    let exits_filed = || {
-        let log = containerd.log();
-        log.get(log_before_restart..)
-            .unwrap_or_default()
-            .lines()
-            .filter(|line| line.contains("event forwarded") && line.contains("topic=/tasks/exit"))
-            .count()
-    };
+    let exits_filed = || exits_filed_since(&containerd, log_before_restart);
     eventually(LONG, "the restarted daemon files the exit of c1", || {
         exits_filed() > 0
     });
@@ -88,6 +81,16 @@ fn an_exit_while_the_daemon_is_away_is_reported_to_the_restarted_daemon() {
     assert_eq!(task.pid, pid, "the pid of the task that exited");
     assert_eq!(exits_filed(), 1, "the exit is filed once");
     assert_eq!(ctr.delete_task_status("c1"), 9);
+}
+
+/// How many TaskExit events the daemon filed since its log was `since` bytes long.
+fn exits_filed_since(containerd: &Containerd, since: usize) -> usize {
+    let log = containerd.log();
+    log.get(since..)
+        .unwrap_or_default()
+        .lines()
+        .filter(|line| line.contains("event forwarded") && line.contains("topic=/tasks/exit"))
+        .count()
 }
 
 /// Starts a detached `c1`, SIGKILLs its shim and waits until containerd has cleaned up after
@@ -137,7 +140,65 @@ fn a_task_whose_shim_was_sigkilled_is_stopped_and_deleted_and_its_container_is_g
 }
 
 mod tinyshim_only {
+    use super::*;
+    use tinyshim::v2::events::QUEUE_LIMIT;
     use tinyshim_testkit::containerd::require_tinyshim;
+    use tinyshim_testkit::ttrpc_client::{
+        code, exec_request, process_request, Client, TASK_SERVICE,
+    };
+
+    #[test]
+    fn a_full_event_queue_drops_exec_events_and_never_an_inits_exit() {
+        require_tinyshim("a full event queue never drops an init's TaskExit");
+        let mut containerd = daemon();
+        let ctr = containerd.ctr();
+        let ids: Vec<String> = (0..7).map(|n| format!("c{n}")).collect();
+        let mut pids = Vec::new();
+        for id in &ids {
+            ctr.run(id, &["sleep", "1000"])
+                .flag("--annotation")
+                .flag("io.containerd.runc.v2.group=pod1")
+                .detached()
+                .ok();
+            pids.push(ctr.wait_for_status(id, "RUNNING", LONG).pid as i32);
+        }
+        assert_eq!(containerd.shim_pids().len(), 1, "one shim serves the group");
+
+        containerd.kill();
+        // Six inits exit while nobody can hear of it...
+        for &pid in &pids[1..] {
+            kill(Pid::from_raw(pid), Signal::SIGKILL).expect("kill an init");
+            eventually(LONG, "the init dies", || ended(pid));
+        }
+        // ...then far more exec events than the queue holds come after them.
+        let mut client = Client::connect(&containerd.task_socket("c0")).expect("connect");
+        for n in 0..QUEUE_LIMIT + 200 {
+            let exec_id = format!("e{n}");
+            let exec = exec_request("c0", &exec_id, &["true"], ["", "", ""]);
+            let added = client.call(TASK_SERVICE, "Exec", &exec).expect("Exec");
+            assert_eq!(added.code, code::OK, "{added:?}");
+            let request = process_request("c0", &exec_id);
+            let deleted = client
+                .call(TASK_SERVICE, "Delete", &request)
+                .expect("Delete");
+            assert_eq!(deleted.code, code::OK, "{deleted:?}");
+        }
+
+        let log_before_restart = containerd.log().len();
+        containerd.restart();
+        // No exec was started, so every TaskExit is an init's.
+        eventually(LONG, "the restarted daemon files the six exits", || {
+            exits_filed_since(&containerd, log_before_restart) >= 6
+        });
+        assert_eq!(exits_filed_since(&containerd, log_before_restart), 6);
+        for id in &ids[1..] {
+            assert_eq!(
+                ctr.task(id).expect("still listed").status,
+                "STOPPED",
+                "{id}"
+            );
+        }
+    }
 
     #[test]
     fn the_delete_after_a_sigkilled_shim_removes_its_socket() {
