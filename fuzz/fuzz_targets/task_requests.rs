@@ -14,7 +14,6 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use prost::Message;
 use tinyshim::v2::bundle;
 use tinyshim::v2::proto::runc::{CheckpointOptions, Options};
 use tinyshim::v2::proto::runtimeoptions::RuntimeOptions;
@@ -27,29 +26,6 @@ const METHODS: [&str; 18] = [
     "State", "Create", "Start", "Delete", "Pids", "Pause", "Resume", "Checkpoint", "Kill", "Exec",
     "ResizePty", "CloseIO", "Update", "Wait", "Stats", "Connect", "Shutdown", "Unknown",
 ];
-
-/// The request's message, encoded again.
-fn encoded(request: &TaskRequest) -> Vec<u8> {
-    match request {
-        TaskRequest::State(m) => m.encode_to_vec(),
-        TaskRequest::Create(m) => m.encode_to_vec(),
-        TaskRequest::Start(m) => m.encode_to_vec(),
-        TaskRequest::Delete(m) => m.encode_to_vec(),
-        TaskRequest::Pids(m) => m.encode_to_vec(),
-        TaskRequest::Pause(m) => m.encode_to_vec(),
-        TaskRequest::Resume(m) => m.encode_to_vec(),
-        TaskRequest::Checkpoint(m) => m.encode_to_vec(),
-        TaskRequest::Kill(m) => m.encode_to_vec(),
-        TaskRequest::Exec(m) => m.encode_to_vec(),
-        TaskRequest::ResizePty(m) => m.encode_to_vec(),
-        TaskRequest::CloseIo(m) => m.encode_to_vec(),
-        TaskRequest::Update(m) => m.encode_to_vec(),
-        TaskRequest::Wait(m) => m.encode_to_vec(),
-        TaskRequest::Stats(m) => m.encode_to_vec(),
-        TaskRequest::Connect(m) => m.encode_to_vec(),
-        TaskRequest::Shutdown(m) => m.encode_to_vec(),
-    }
-}
 
 /// Unpacks the options a request carries, as the service does.
 fn unpack_options(request: &TaskRequest) {
@@ -81,7 +57,7 @@ fuzz_target!(|data: &[u8]| {
     let method = METHODS[pick as usize % METHODS.len()];
     match TaskRequest::decode(method, payload) {
         Ok(request) => {
-            let again = TaskRequest::decode(method, &encoded(&request))
+            let again = TaskRequest::decode(method, &request.encode_payload())
                 .expect("a decoded request encodes to one that decodes");
             assert_eq!(again, request);
             unpack_options(&request);

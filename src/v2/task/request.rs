@@ -1,6 +1,8 @@
 //! The task service's method table: which methods `containerd.task.v2.Task` (and its v3 name)
 //! has, and the request message each takes.
 
+use prost::Message;
+
 use crate::v2::proto::task::{
     CheckpointTaskRequest, CloseIoRequest, ConnectRequest, CreateTaskRequest, DeleteRequest,
     ExecProcessRequest, KillRequest, PauseRequest, PidsRequest, ResizePtyRequest, ResumeRequest,
@@ -101,6 +103,30 @@ impl TaskRequest {
             "Shutdown" => TaskRequest::Shutdown(decode_payload(payload)?),
             _ => return Err(CallError::unknown_method(method)),
         })
+    }
+
+    /// The request message, encoded as [`TaskRequest::decode`] reads it (for the tests and the
+    /// fuzz target, which check one against the other).
+    pub fn encode_payload(&self) -> Vec<u8> {
+        match self {
+            TaskRequest::State(m) => m.encode_to_vec(),
+            TaskRequest::Create(m) => m.encode_to_vec(),
+            TaskRequest::Start(m) => m.encode_to_vec(),
+            TaskRequest::Delete(m) => m.encode_to_vec(),
+            TaskRequest::Pids(m) => m.encode_to_vec(),
+            TaskRequest::Pause(m) => m.encode_to_vec(),
+            TaskRequest::Resume(m) => m.encode_to_vec(),
+            TaskRequest::Checkpoint(m) => m.encode_to_vec(),
+            TaskRequest::Kill(m) => m.encode_to_vec(),
+            TaskRequest::Exec(m) => m.encode_to_vec(),
+            TaskRequest::ResizePty(m) => m.encode_to_vec(),
+            TaskRequest::CloseIo(m) => m.encode_to_vec(),
+            TaskRequest::Update(m) => m.encode_to_vec(),
+            TaskRequest::Wait(m) => m.encode_to_vec(),
+            TaskRequest::Stats(m) => m.encode_to_vec(),
+            TaskRequest::Connect(m) => m.encode_to_vec(),
+            TaskRequest::Shutdown(m) => m.encode_to_vec(),
+        }
     }
 
     /// The task call `call` makes, or `None` when it is not for the task service.

@@ -134,25 +134,7 @@ fn every_task_method_name_decodes_to_its_variant_under_both_service_names() {
         ),
     ];
     for (method, request) in requests {
-        let message = match &request {
-            TaskRequest::State(m) => m.encode_to_vec(),
-            TaskRequest::Create(m) => m.encode_to_vec(),
-            TaskRequest::Start(m) => m.encode_to_vec(),
-            TaskRequest::Delete(m) => m.encode_to_vec(),
-            TaskRequest::Pids(m) => m.encode_to_vec(),
-            TaskRequest::Pause(m) => m.encode_to_vec(),
-            TaskRequest::Resume(m) => m.encode_to_vec(),
-            TaskRequest::Checkpoint(m) => m.encode_to_vec(),
-            TaskRequest::Kill(m) => m.encode_to_vec(),
-            TaskRequest::Exec(m) => m.encode_to_vec(),
-            TaskRequest::ResizePty(m) => m.encode_to_vec(),
-            TaskRequest::CloseIo(m) => m.encode_to_vec(),
-            TaskRequest::Update(m) => m.encode_to_vec(),
-            TaskRequest::Wait(m) => m.encode_to_vec(),
-            TaskRequest::Stats(m) => m.encode_to_vec(),
-            TaskRequest::Connect(m) => m.encode_to_vec(),
-            TaskRequest::Shutdown(m) => m.encode_to_vec(),
-        };
+        let message = request.encode_payload();
         assert_eq!(request.method(), method);
         for service in [TASK_SERVICE_V2, TASK_SERVICE_V3] {
             let wire = Request {
