@@ -12,6 +12,7 @@ use tinyshim::v2::server::{
     ANSWERS_LIMIT, CONNECTION_IN_FLIGHT, FRAMES_LIMIT, FRAME_PATIENCE, MAX_IN_FLIGHT,
 };
 use tinyshim_testkit::containerd::{Containerd, Options};
+use tinyshim_testkit::ctr::Ctr;
 use tinyshim_testkit::harness::workspace_binary;
 use tinyshim_testkit::procfs::{proc_status, rss_kib};
 use tinyshim_testkit::ttrpc_client::{
@@ -20,6 +21,15 @@ use tinyshim_testkit::ttrpc_client::{
 
 /// `nobody`.
 const OTHER_UID: &str = "65534";
+
+/// A daemon running tinyshim with task `id` sleeping, its ctr, and the task's socket.
+fn one_sleeping(id: &str) -> (Containerd, Ctr, PathBuf) {
+    let containerd = Containerd::start(Options::tinyshim());
+    let ctr = containerd.ctr();
+    ctr.run(id, &["sleep", "600"]).detached().ok();
+    let socket = containerd.task_socket(id);
+    (containerd, ctr, socket)
+}
 
 fn state_of(client: &mut Client, id: &str) -> i32 {
     let payload = process_request(id, "");
@@ -68,10 +78,7 @@ impl Drop for OpenDoor {
 
 #[test]
 fn a_peer_of_another_user_is_hung_up_on_and_the_owner_still_served() {
-    let containerd = Containerd::start(Options::tinyshim());
-    let ctr = containerd.ctr();
-    ctr.run("peer", &["sleep", "600"]).detached().ok();
-    let socket = containerd.task_socket("peer");
+    let (_containerd, ctr, socket) = one_sleeping("peer");
     let mode = std::fs::metadata(&socket)
         .expect("socket")
         .permissions()
@@ -86,10 +93,7 @@ fn a_peer_of_another_user_is_hung_up_on_and_the_owner_still_served() {
 
 #[test]
 fn a_flood_of_garbage_leaves_the_shim_answering_with_flat_memory() {
-    let containerd = Containerd::start(Options::tinyshim());
-    let ctr = containerd.ctr();
-    ctr.run("flooded", &["sleep", "600"]).detached().ok();
-    let socket = containerd.task_socket("flooded");
+    let (containerd, _ctr, socket) = one_sleeping("flooded");
     let shim = containerd.shim_pid("flooded");
     let before = rss_kib(shim);
     // Noise nobody chose (xorshift), frames announcing every length up to 4 GiB, and 4 MiB frames
@@ -142,10 +146,7 @@ fn a_flood_of_garbage_leaves_the_shim_answering_with_flat_memory() {
 
 #[test]
 fn many_connections_with_calls_in_flight_are_all_answered_and_closing_them_stops_nothing() {
-    let containerd = Containerd::start(Options::tinyshim());
-    let ctr = containerd.ctr();
-    ctr.run("busy", &["sleep", "600"]).detached().ok();
-    let socket = containerd.task_socket("busy");
+    let (_containerd, ctr, socket) = one_sleeping("busy");
     let mut clients: Vec<Client> = (0..50)
         .map(|_| Client::connect(&socket).expect("connect"))
         .collect();
@@ -178,10 +179,7 @@ fn many_connections_with_calls_in_flight_are_all_answered_and_closing_them_stops
 
 #[test]
 fn waits_parked_by_peers_that_hung_up_are_freed_and_every_caller_is_still_answered() {
-    let containerd = Containerd::start(Options::tinyshim());
-    let ctr = containerd.ctr();
-    ctr.run("parked", &["sleep", "600"]).detached().ok();
-    let socket = containerd.task_socket("parked");
+    let (containerd, ctr, socket) = one_sleeping("parked");
     let shim = containerd.shim_pid("parked");
     let wait = Request::new(TASK_SERVICE, "Wait", &process_request("parked", ""));
     // More peers than calls may be in flight in all, each parking a Wait on the running init
@@ -204,10 +202,7 @@ fn waits_parked_by_peers_that_hung_up_are_freed_and_every_caller_is_still_answer
 
 #[test]
 fn one_connection_parks_no_more_than_its_bound_and_the_others_are_still_served() {
-    let containerd = Containerd::start(Options::tinyshim());
-    let ctr = containerd.ctr();
-    ctr.run("greedy", &["sleep", "600"]).detached().ok();
-    let socket = containerd.task_socket("greedy");
+    let (_containerd, ctr, socket) = one_sleeping("greedy");
     let wait = Request::new(TASK_SERVICE, "Wait", &process_request("greedy", ""));
     let mut greedy = Client::connect(&socket).expect("connect");
     for _ in 0..CONNECTION_IN_FLIGHT {
@@ -288,10 +283,7 @@ fn push_all<F: FnMut() -> Vec<u8>>(peers: &mut [Pusher<F>], shim: i32, period: D
 
 #[test]
 fn peers_that_send_calls_and_never_read_the_answers_cost_a_bounded_total() {
-    let containerd = Containerd::start(Options::tinyshim());
-    let ctr = containerd.ctr();
-    ctr.run("unread", &["sleep", "600"]).detached().ok();
-    let socket = containerd.task_socket("unread");
+    let (containerd, ctr, socket) = one_sleeping("unread");
     let shim = containerd.shim_pid("unread");
     let before = rss_kib(shim);
     let request = Request::new(TASK_SERVICE, "State", &process_request("unread", "")).encode();
@@ -333,10 +325,7 @@ fn peers_that_send_calls_and_never_read_the_answers_cost_a_bounded_total() {
 
 #[test]
 fn half_sent_large_frames_cost_a_bounded_total_and_stale_ones_are_dropped_for_a_waiting_peer() {
-    let containerd = Containerd::start(Options::tinyshim());
-    let ctr = containerd.ctr();
-    ctr.run("halves", &["sleep", "600"]).detached().ok();
-    let socket = containerd.task_socket("halves");
+    let (containerd, ctr, socket) = one_sleeping("halves");
     let shim = containerd.shim_pid("halves");
     let before = rss_kib(shim);
     // Each announces a 4 MiB frame and sends all of it but the last byte.
