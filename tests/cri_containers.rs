@@ -2,10 +2,11 @@
 //! `containerd-shim-runc-v2`: StopContainer's stop signal and grace period, the SIGKILL after
 //! it, and the exit code and reason ContainerStatus reports for each way a container ends.
 
-use tinyshim_testkit::containerd::{Containerd, Options};
+use tinyshim_testkit::containerd::options::Options;
+use tinyshim_testkit::containerd::Containerd;
 use tinyshim_testkit::cri::api::ContainerState;
 use tinyshim_testkit::cri::{container_config, in_host_pid_namespace, Cri, Pod};
-use tinyshim_testkit::harness::LONG;
+use tinyshim_testkit::wait::LONG;
 
 /// A CRI daemon and a pod on the default runtime.
 fn pod() -> (Containerd, Cri, Pod) {

@@ -8,9 +8,11 @@
 
 use std::path::PathBuf;
 
-use tinyshim_testkit::containerd::{cgroup_hierarchies, Containerd, Options, CRI_TINYSHIM_HANDLER};
+use tinyshim_testkit::containerd::options::{Options, CRI_TINYSHIM_HANDLER};
+use tinyshim_testkit::containerd::Containerd;
 use tinyshim_testkit::cri::{Code, Cri, Pod};
-use tinyshim_testkit::harness::LONG;
+use tinyshim_testkit::mounts::cgroup_hierarchies;
+use tinyshim_testkit::wait::LONG;
 
 /// A CRI daemon, a pod through `runtime_handler` and a container in it that sleeps.
 fn sleeper(runtime_handler: &str) -> (Containerd, Cri, Pod, String) {

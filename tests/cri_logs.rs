@@ -2,10 +2,11 @@
 //! container that exits at once is in its log, and ReopenContainerLog (the kubelet's log
 //! rotation) carries on in a new file without losing a line.
 
-use tinyshim_testkit::containerd::{Containerd, Options};
+use tinyshim_testkit::containerd::options::Options;
+use tinyshim_testkit::containerd::Containerd;
 use tinyshim_testkit::cri::api::ContainerState;
 use tinyshim_testkit::cri::{logged_output, parse_log, Cri, Pod};
-use tinyshim_testkit::harness::LONG;
+use tinyshim_testkit::wait::LONG;
 
 /// A CRI daemon and a pod on the default runtime.
 fn pod() -> (Containerd, Cri, Pod) {
@@ -60,10 +61,11 @@ fn reopen_container_log_continues_in_a_new_file_at_the_same_path_without_losing_
 }
 
 mod tinyshim_only {
-    use tinyshim_testkit::containerd::require_tinyshim;
+    use tinyshim_testkit::assertions::{assert_same_bytes, seq_text};
+    use tinyshim_testkit::containerd::options::require_tinyshim;
     use tinyshim_testkit::cri::api::ContainerState;
     use tinyshim_testkit::cri::{logged_output, parse_log};
-    use tinyshim_testkit::harness::{assert_same_bytes, seq_text, LONG};
+    use tinyshim_testkit::wait::LONG;
 
     #[test]
     fn the_log_of_a_container_that_exits_at_once_holds_every_line_it_wrote() {

@@ -4,9 +4,10 @@
 //! `tinyshim`, `io.containerd.tinyshim.v2`). A pod's containers share one shim, which exits
 //! once the pod is removed.
 
-use tinyshim_testkit::containerd::{Containerd, Options, ShimUnderTest, CRI_TINYSHIM_HANDLER};
+use tinyshim_testkit::containerd::options::{Options, ShimUnderTest, CRI_TINYSHIM_HANDLER};
+use tinyshim_testkit::containerd::Containerd;
 use tinyshim_testkit::cri::api::{ContainerState, PodSandboxState};
-use tinyshim_testkit::harness::{eventually, LONG};
+use tinyshim_testkit::wait::{eventually, LONG};
 
 /// Runs a pod with two containers through `runtime_handler`, checks that one shim serves the
 /// whole pod and that the containers ran and exited through it, then stops and removes the
@@ -74,7 +75,7 @@ fn a_pod_through_the_shim_under_its_own_name_shares_one_shim_that_exits_with_the
 
 mod tinyshim_only {
     use super::*;
-    use tinyshim_testkit::containerd::{require_tinyshim, CRI_NAMESPACE};
+    use tinyshim_testkit::containerd::options::{require_tinyshim, CRI_NAMESPACE};
 
     /// The container ids `runc --root <root>` lists.
     fn runc_list(root: &std::path::Path) -> Vec<String> {

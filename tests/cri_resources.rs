@@ -3,7 +3,8 @@
 //! `containerd-shim-runc-v2`: UpdateContainerResources reaches the container's cgroups
 //! (in-place pod resize, the CPU and memory managers).
 
-use tinyshim_testkit::containerd::{Containerd, Options};
+use tinyshim_testkit::containerd::options::Options;
+use tinyshim_testkit::containerd::Containerd;
 use tinyshim_testkit::cri::api;
 use tinyshim_testkit::procfs::cgroup_file;
 
@@ -99,7 +100,7 @@ fn a_container_its_memory_limit_killed_is_reported_oom_killed() {
     let status = cri.wait_for_state(
         &id,
         api::ContainerState::ContainerExited,
-        tinyshim_testkit::harness::LONG,
+        tinyshim_testkit::wait::LONG,
     );
     assert_eq!(
         (status.exit_code, status.reason.as_str()),

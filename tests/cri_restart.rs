@@ -2,9 +2,10 @@
 //! crash): the new daemon finds the pod's shim (`TINYSHIM_V2_SHIM`), reports its container
 //! running, execs in it and stops it.
 
-use tinyshim_testkit::containerd::{Containerd, Options};
+use tinyshim_testkit::containerd::options::Options;
+use tinyshim_testkit::containerd::Containerd;
 use tinyshim_testkit::cri::api::ContainerState;
-use tinyshim_testkit::harness::LONG;
+use tinyshim_testkit::wait::LONG;
 
 #[test]
 fn after_a_containerd_restart_cri_still_reports_execs_in_and_stops_a_running_container() {

@@ -7,13 +7,18 @@ use std::os::fd::OwnedFd;
 use std::process::{Command, Stdio};
 
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
+use tinyshim_testkit::binaries::{shim_binary, workspace_binary};
 use tinyshim_testkit::driver;
-use tinyshim_testkit::harness::*;
+use tinyshim_testkit::fifo_reads::{read_to_eof_both, read_until};
+use tinyshim_testkit::host::require_runc;
 use tinyshim_testkit::on_both_pump_paths;
 use tinyshim_testkit::procfs::children_named;
 use tinyshim_testkit::pump_path::{self, PumpPath};
+use tinyshim_testkit::scratch::{unique, Scratch};
+use tinyshim_testkit::spec::NO_SPLICE_ENV;
+use tinyshim_testkit::wait::LONG;
 
-/// A child's pipe as a non-blocking `File`, for the harness's FIFO readers.
+/// A child's pipe as a non-blocking `File`, for the test kit's FIFO readers (`fifo_reads`).
 fn non_blocking(pipe: impl Into<OwnedFd>) -> File {
     let file = File::from(pipe.into());
     let flags = fcntl(&file, FcntlArg::F_GETFL).expect("F_GETFL");

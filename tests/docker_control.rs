@@ -4,9 +4,9 @@
 
 use std::path::PathBuf;
 
-use tinyshim_testkit::containerd::cgroup_hierarchies;
 use tinyshim_testkit::docker::{Docker, Dockerd, BUSYBOX_IMAGE};
-use tinyshim_testkit::harness::LONG;
+use tinyshim_testkit::mounts::cgroup_hierarchies;
+use tinyshim_testkit::wait::LONG;
 
 /// A dockerd with the busybox image.
 fn dockerd() -> (Dockerd, Docker) {

@@ -5,8 +5,8 @@
 //! dockerd learns an exec's end only from the shim's TaskExit event, then deletes the exec.
 
 use tinyshim_testkit::docker::{Docker, Dockerd, BUSYBOX_IMAGE};
-use tinyshim_testkit::harness::LONG;
 use tinyshim_testkit::pty::PRINT_TERMINAL_SIZE;
+use tinyshim_testkit::wait::LONG;
 
 /// A dockerd and a detached container `c1` running the image's sleep.
 fn detached() -> (Dockerd, Docker) {

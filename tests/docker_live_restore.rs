@@ -6,7 +6,7 @@
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use tinyshim_testkit::docker::{Dockerd, BUSYBOX_IMAGE};
-use tinyshim_testkit::harness::LONG;
+use tinyshim_testkit::wait::LONG;
 
 #[test]
 fn a_container_outlives_a_dockerd_restart_and_the_new_dockerd_controls_it() {

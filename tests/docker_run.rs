@@ -2,9 +2,10 @@
 //! `containerd-shim-runc-v2`: exit codes, stdin, a terminal's size, the whole of a large log,
 //! and `rm -f` of a running container, after which its shim is gone.
 
+use tinyshim_testkit::assertions::{assert_same_bytes, seq_text};
 use tinyshim_testkit::docker::{Docker, Dockerd, BUSYBOX_IMAGE};
-use tinyshim_testkit::harness::{assert_same_bytes, eventually, seq_text, LONG};
 use tinyshim_testkit::pty::PRINT_TERMINAL_SIZE;
+use tinyshim_testkit::wait::{eventually, LONG};
 
 /// A dockerd with the busybox image.
 fn dockerd() -> (Dockerd, Docker) {

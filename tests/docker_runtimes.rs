@@ -3,8 +3,12 @@
 //! as `containerd-shim-runc-v2`) as runc's `binary_name`, with runc's `root`, and the shim runs
 //! every runtime call through that binary with that root.
 
+use tinyshim_testkit::crun::crun_program;
 use tinyshim_testkit::docker::{DockerOptions, Dockerd, BUSYBOX_IMAGE};
-use tinyshim_testkit::harness::{crun_program, which, write_script, Scratch, LONG};
+use tinyshim_testkit::host::which;
+use tinyshim_testkit::scratch::Scratch;
+use tinyshim_testkit::script::write_script;
+use tinyshim_testkit::wait::LONG;
 
 #[test]
 fn docker_run_runtime_crun_runs_the_container_and_its_exec_through_crun() {

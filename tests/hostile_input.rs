@@ -12,10 +12,14 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
+use tinyshim_testkit::container::Container;
 use tinyshim_testkit::driver::{self, open_fifo_writer};
 use tinyshim_testkit::fake::Fake;
-use tinyshim_testkit::harness::*;
+use tinyshim_testkit::process::{edit_process_json, wait_control_read};
 use tinyshim_testkit::procfs::{rss_kib, threads};
+use tinyshim_testkit::scratch::canonical;
+use tinyshim_testkit::spec::Spec;
+use tinyshim_testkit::wait::LONG;
 
 // ---------------------------------------------------------------------------------------------
 // The control FIFO flood.

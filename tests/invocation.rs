@@ -9,9 +9,14 @@ use std::process::{Command, ExitStatus, Stdio};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
+use tinyshim_testkit::binaries::{fake_runtime, shim_binary};
+use tinyshim_testkit::container::Container;
 use tinyshim_testkit::fake::Fake;
-use tinyshim_testkit::harness::*;
+use tinyshim_testkit::process::the_one_error;
 use tinyshim_testkit::procfs::{fd_flags, fd_target, open_fds, threads};
+use tinyshim_testkit::scratch::{canonical, Scratch};
+use tinyshim_testkit::spec::Spec;
+use tinyshim_testkit::wait::{eventually, LONG};
 
 /// The access mode bits and the close-on-exec bit of an open file's flags (`fdinfo`, octal).
 const O_ACCMODE: u32 = nix::libc::O_ACCMODE as u32;

@@ -8,13 +8,18 @@ use std::os::fd::OwnedFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::time::Duration;
 
+use tinyshim_testkit::assertions::{assert_same_bytes, seq_text};
+use tinyshim_testkit::container::Container;
 use tinyshim_testkit::driver::{self, open_fifo_reader, ProcessDir};
-use tinyshim_testkit::harness::*;
+use tinyshim_testkit::fifo_reads::{read_at_least, read_fifo, read_to_eof, read_until};
 use tinyshim_testkit::on_both_pump_paths;
+use tinyshim_testkit::process::Proc;
 use tinyshim_testkit::procfs::{
     alive, children, ended, fd_targets, in_syscall, io_counter, rss_kib, threads,
 };
 use tinyshim_testkit::pump_path::PumpPath;
+use tinyshim_testkit::spec::Spec;
+use tinyshim_testkit::wait::{eventually, LONG};
 
 /// The shim's memory ceiling while a container writes into a client that does not read: a few
 /// times what the shim needs, far below the 64 MiB a buffering shim would take.

@@ -9,7 +9,12 @@ use std::process::Command;
 use std::time::Duration;
 
 use nix::fcntl::{fcntl, FcntlArg};
-use tinyshim_testkit::harness::*;
+use tinyshim_testkit::binaries::workspace_binary;
+use tinyshim_testkit::container::Container;
+use tinyshim_testkit::fifo_reads::read_until;
+use tinyshim_testkit::procfs::open_fds;
+use tinyshim_testkit::spec::Spec;
+use tinyshim_testkit::wait::{eventually, LONG};
 
 /// The kernel's default pipe capacity.
 const DEFAULT: i32 = 64 * 1024;

@@ -6,9 +6,11 @@ use std::path::PathBuf;
 
 use serde_json::{json, Map, Value};
 use tinyshim::io::input::MAX_INPUT_BYTES;
+use tinyshim_testkit::container::Container;
 use tinyshim_testkit::driver::ProcessDir;
 use tinyshim_testkit::fake::Fake;
-use tinyshim_testkit::harness::*;
+use tinyshim_testkit::process::edit_process_json;
+use tinyshim_testkit::spec::Spec;
 
 fn process_json(dir: &ProcessDir) -> PathBuf {
     dir.dir.join("process.json")

@@ -10,13 +10,18 @@ use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
+use tinyshim_testkit::assertions::assert_empty_dir;
+use tinyshim_testkit::container::Container;
 use tinyshim_testkit::driver;
 use tinyshim_testkit::fake::Fake;
-use tinyshim_testkit::harness::*;
+use tinyshim_testkit::fifo_reads::read_until;
 use tinyshim_testkit::procfs::{
     alive, children, children_named, fds_on, open_fds, pipes_of, proc_status, processes_mentioning,
     threads,
 };
+use tinyshim_testkit::scratch::Scratch;
+use tinyshim_testkit::spec::Spec;
+use tinyshim_testkit::wait::{eventually, LONG};
 
 #[test]
 fn orphans_reparented_to_the_shim_are_reaped_whatever_signal_killed_them() {

@@ -6,10 +6,16 @@
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use tinyshim_testkit::assertions::assert_empty_dir;
+use tinyshim_testkit::binaries::fake_runtime;
+use tinyshim_testkit::checkpoint::{parse_go_rfc3339_nano_utc, write_checkpoint};
 use tinyshim_testkit::driver::ProcessOptions;
 use tinyshim_testkit::fake::Fake;
-use tinyshim_testkit::harness::*;
+use tinyshim_testkit::fifo_reads::read_at_least;
 use tinyshim_testkit::procfs::{children, ended};
+use tinyshim_testkit::scratch::canonical;
+use tinyshim_testkit::spec::Spec;
+use tinyshim_testkit::wait::{eventually, LONG};
 
 fn words(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()

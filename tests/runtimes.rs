@@ -10,8 +10,16 @@ use std::io::Write;
 use std::process::Command;
 
 use serde_json::Value;
+use tinyshim_testkit::checkpoint::{parse_go_rfc3339_nano_utc, write_checkpoint};
+use tinyshim_testkit::container::Container;
+use tinyshim_testkit::crun::crun_program;
 use tinyshim_testkit::driver::{self, ProcessOptions};
-use tinyshim_testkit::harness::*;
+use tinyshim_testkit::fifo_reads::read_until;
+use tinyshim_testkit::host::{require_runc, which};
+use tinyshim_testkit::process::Proc;
+use tinyshim_testkit::scratch::Scratch;
+use tinyshim_testkit::spec::Spec;
+use tinyshim_testkit::wait::{eventually, LONG};
 
 /// Writes the process's last input and ends its stdin, as the daemon does when the client's
 /// input ends: its own writer closed, then control message 0 for the shim's.

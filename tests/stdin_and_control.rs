@@ -5,11 +5,15 @@
 
 use std::io::Write;
 
+use tinyshim_testkit::container::Container;
 use tinyshim_testkit::driver::open_fifo_writer;
-use tinyshim_testkit::harness::*;
+use tinyshim_testkit::fifo_reads::read_until;
 use tinyshim_testkit::on_both_pump_paths;
+use tinyshim_testkit::process::wait_control_read;
 use tinyshim_testkit::procfs::{fds_on, threads};
 use tinyshim_testkit::pump_path::PumpPath;
+use tinyshim_testkit::spec::Spec;
+use tinyshim_testkit::wait::{eventually, LONG};
 
 fn close_stdin_is_no_eof_while_the_client_still_writes(path: PumpPath) {
     let container = Container::new(Spec::command(&["cat"]).on(path));

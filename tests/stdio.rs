@@ -7,11 +7,14 @@ use std::os::unix::fs::{symlink, FileTypeExt, MetadataExt};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde_json::Value;
+use tinyshim_testkit::container::Container;
 use tinyshim_testkit::fake::Fake;
-use tinyshim_testkit::harness::*;
 use tinyshim_testkit::on_both_pump_paths;
+use tinyshim_testkit::process::edit_process_json;
 use tinyshim_testkit::procfs::{comm, open_fds, pipes_of};
 use tinyshim_testkit::pump_path::PumpPath;
+use tinyshim_testkit::spec::Spec;
+use tinyshim_testkit::wait::{eventually, LONG};
 
 /// Waits until `pid` runs `name` (runc's init has exec'd the process).
 fn wait_comm(pid: i32, name: &str) {

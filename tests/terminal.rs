@@ -13,12 +13,19 @@ use std::time::{Duration, Instant};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
+use tinyshim_testkit::assertions::assert_empty_dir;
+use tinyshim_testkit::binaries::fake_runtime;
+use tinyshim_testkit::container::Container;
 use tinyshim_testkit::driver::{open_fifo_writer, pause, run_runtime};
 use tinyshim_testkit::fake::Fake;
-use tinyshim_testkit::harness::*;
+use tinyshim_testkit::fifo_reads::read_to_eof;
 use tinyshim_testkit::on_both_pump_paths;
+use tinyshim_testkit::process::{wait_control_read, Proc};
 use tinyshim_testkit::procfs::{alive, children, cpu_ticks, fd_targets};
 use tinyshim_testkit::pump_path::PumpPath;
+use tinyshim_testkit::scratch::Scratch;
+use tinyshim_testkit::spec::{Spec, LEGACY_CONSOLE_ENV};
+use tinyshim_testkit::wait::{eventually, LONG};
 
 /// 64 MiB, the size of the bulk-output check.
 const BULK: usize = 64 << 20;

@@ -6,8 +6,12 @@
 
 use std::os::unix::fs::symlink;
 
-use tinyshim_testkit::containerd::{Containerd, Options, ShimUnderTest, GO_RUNC_RUNTIME};
-use tinyshim_testkit::harness::{which, write_script, Scratch, LONG};
+use tinyshim_testkit::containerd::options::{Options, ShimUnderTest, GO_RUNC_RUNTIME};
+use tinyshim_testkit::containerd::Containerd;
+use tinyshim_testkit::host::which;
+use tinyshim_testkit::scratch::Scratch;
+use tinyshim_testkit::script::write_script;
+use tinyshim_testkit::wait::LONG;
 
 #[test]
 fn installed_as_the_runc_shim_it_runs_with_the_runc_binary_and_root_ctr_asks_for() {

@@ -12,13 +12,15 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use tinyshim_testkit::bundle::{self, ConfigOptions};
-use tinyshim_testkit::containerd::{require_tinyshim, Containerd, Options};
-use tinyshim_testkit::harness::{self, eventually, Scratch, LONG};
+use tinyshim_testkit::containerd::options::{require_tinyshim, Options};
+use tinyshim_testkit::containerd::Containerd;
 use tinyshim_testkit::procfs::children;
 use tinyshim_testkit::protobuf::MessageWriter;
+use tinyshim_testkit::scratch::Scratch;
 use tinyshim_testkit::ttrpc_client::{
     code, process_request, status, Client, Reply, Request, TASK_SERVICE,
 };
+use tinyshim_testkit::wait::{eventually, LONG};
 
 /// The stream of the State call that checks a bad input did no harm: above every id a test
 /// uses, since a connection must raise its ids call by call.
@@ -154,7 +156,7 @@ fn spare_bundle(dir: &Path) -> PathBuf {
             args: vec!["sleep".into(), "1000".into()],
             terminal: false,
             pid_namespace: true,
-            rootfs: harness::rootfs(),
+            rootfs: bundle::rootfs(),
         },
     )
     .expect("write a bundle");

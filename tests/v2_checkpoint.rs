@@ -8,11 +8,13 @@
 use std::path::{Path, PathBuf};
 
 use tinyshim_testkit::bundle::{self, ConfigOptions};
-use tinyshim_testkit::containerd::{Containerd, Options};
-use tinyshim_testkit::harness::{self, Scratch, LONG};
+use tinyshim_testkit::containerd::options::Options;
+use tinyshim_testkit::containerd::Containerd;
 use tinyshim_testkit::protobuf::MessageWriter;
 use tinyshim_testkit::runc_wrapper::RuncWrapper;
+use tinyshim_testkit::scratch::Scratch;
 use tinyshim_testkit::ttrpc_client::{code, process_request, Client, TASK_SERVICE};
+use tinyshim_testkit::wait::LONG;
 
 /// What `checkpoint` writes to criu's log when told to fail.
 const CRIU_LOG: &str = "Error (criu/cr-dump.c:1788): Dumping FAILED.";
@@ -114,7 +116,7 @@ fn ctr_task_checkpoint_dumps_a_running_container_and_leaves_it_running() {
 
 mod tinyshim_only {
     use super::*;
-    use tinyshim_testkit::containerd::require_tinyshim;
+    use tinyshim_testkit::containerd::options::require_tinyshim;
 
     /// `CheckpointTaskRequest{1 id, 2 path, 3 options}` with every option of
     /// `containerd.runc.v1.CheckpointOptions` set.
@@ -232,7 +234,7 @@ mod tinyshim_only {
                 args: vec!["sleep".into(), "1000".into()],
                 terminal: false,
                 pid_namespace: true,
-                rootfs: harness::rootfs(),
+                rootfs: bundle::rootfs(),
             },
         )
         .expect("write a bundle");

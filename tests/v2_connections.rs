@@ -11,9 +11,10 @@ use std::time::{Duration, Instant};
 use tinyshim::v2::server::{
     ANSWERS_LIMIT, CONNECTION_IN_FLIGHT, FRAMES_LIMIT, FRAME_PATIENCE, MAX_IN_FLIGHT,
 };
-use tinyshim_testkit::containerd::{Containerd, Options};
+use tinyshim_testkit::binaries::workspace_binary;
+use tinyshim_testkit::containerd::options::Options;
+use tinyshim_testkit::containerd::Containerd;
 use tinyshim_testkit::ctr::Ctr;
-use tinyshim_testkit::harness::workspace_binary;
 use tinyshim_testkit::procfs::{proc_status, rss_kib};
 use tinyshim_testkit::ttrpc_client::{
     code, header, process_request, Client, Request, TASK_SERVICE, TYPE_REQUEST,

@@ -13,11 +13,13 @@ use nix::sys::signal::{kill, Signal};
 use nix::sys::socket::{connect, socket, AddressFamily, SockFlag, SockType, UnixAddr};
 use nix::unistd::Pid;
 use tinyshim::v2::server::DESCRIPTOR_RESERVE;
-use tinyshim_testkit::containerd::{require_tinyshim, Containerd, Options};
+use tinyshim_testkit::containerd::options::{require_tinyshim, Options};
+use tinyshim_testkit::containerd::Containerd;
 use tinyshim_testkit::fifos::ClientFifos;
-use tinyshim_testkit::harness::{eventually, Scratch, LONG};
 use tinyshim_testkit::procfs::open_fds;
+use tinyshim_testkit::scratch::Scratch;
 use tinyshim_testkit::ttrpc_client::{code, exec_request, process_request, Client, TASK_SERVICE};
+use tinyshim_testkit::wait::{eventually, LONG};
 
 /// The descriptor limit the shim is lowered to.
 const SHIM_NOFILE: u64 = 160;

@@ -5,9 +5,10 @@
 use std::time::Duration;
 
 use serde_json::Value;
-use tinyshim_testkit::containerd::{Containerd, Options};
+use tinyshim_testkit::containerd::options::Options;
+use tinyshim_testkit::containerd::Containerd;
 use tinyshim_testkit::events::Event;
-use tinyshim_testkit::harness::LONG;
+use tinyshim_testkit::wait::LONG;
 
 /// The `/tasks/...` events of container `id`, in arrival order.
 fn task_events(events: &[Event], id: &str) -> Vec<Event> {

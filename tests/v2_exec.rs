@@ -3,15 +3,19 @@
 
 use std::time::Duration;
 
-use tinyshim_testkit::containerd::{Containerd, Options};
+use tinyshim_testkit::assertions::{assert_same_bytes, seq_text};
+use tinyshim_testkit::containerd::options::Options;
+use tinyshim_testkit::containerd::Containerd;
 use tinyshim_testkit::ctr::Ctr;
+use tinyshim_testkit::fifo_reads::read_to_eof_both;
 use tinyshim_testkit::fifos::fifo_reader;
-use tinyshim_testkit::harness::{assert_same_bytes, read_to_eof_both, seq_text, Scratch, LONG};
 use tinyshim_testkit::procfs::alive;
 use tinyshim_testkit::pty::PRINT_TERMINAL_SIZE;
+use tinyshim_testkit::scratch::Scratch;
 use tinyshim_testkit::ttrpc_client::{
     code, exec_request, process_request, Client, Request, TASK_SERVICE,
 };
+use tinyshim_testkit::wait::LONG;
 
 /// Starts a daemon and a detached container `c1` that sleeps until it is killed.
 fn daemon_with_sleeper() -> (Containerd, Ctr) {

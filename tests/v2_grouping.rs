@@ -3,10 +3,11 @@
 //! config.json): one shim process serves them all, each lives and dies on its own, and the
 //! shim exits with the last of them.
 
-use tinyshim_testkit::containerd::{Containerd, Options};
+use tinyshim_testkit::containerd::options::Options;
+use tinyshim_testkit::containerd::Containerd;
 use tinyshim_testkit::ctr::Ctr;
-use tinyshim_testkit::harness::{eventually, LONG};
 use tinyshim_testkit::procfs::{alive, ended};
+use tinyshim_testkit::wait::{eventually, LONG};
 
 /// The annotation the runc shims group containers by.
 const GROUP: &str = "io.containerd.runc.v2.group=pod1";

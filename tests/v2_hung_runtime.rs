@@ -8,11 +8,12 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use tinyshim::config::RUNTIME_TIMEOUT_ENV;
-use tinyshim_testkit::containerd::{require_tinyshim, Containerd};
+use tinyshim_testkit::containerd::options::require_tinyshim;
+use tinyshim_testkit::containerd::Containerd;
 use tinyshim_testkit::ctr::Mode;
-use tinyshim_testkit::harness::{eventually, LONG};
 use tinyshim_testkit::procfs::processes_mentioning;
 use tinyshim_testkit::runc_wrapper::RuncWrapper;
+use tinyshim_testkit::wait::{eventually, LONG};
 
 /// `create` waits on a child that outlives a kill of the wrapper alone.
 const HANGING_CREATE: &str = r#"#!/bin/sh

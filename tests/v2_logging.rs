@@ -2,10 +2,12 @@
 //! gets stdout and stderr in one file, a `binary://` URI starts a logger that reads them from
 //! fds 3 and 4 and says it is ready on fd 5 (PROTOCOL-V2.md 6.2).
 
-use tinyshim_testkit::containerd::{Containerd, Options};
-use tinyshim_testkit::harness::{
-    assert_same_bytes, eventually, seq_text, write_script, Scratch, LONG,
-};
+use tinyshim_testkit::assertions::{assert_same_bytes, seq_text};
+use tinyshim_testkit::containerd::options::Options;
+use tinyshim_testkit::containerd::Containerd;
+use tinyshim_testkit::scratch::Scratch;
+use tinyshim_testkit::script::write_script;
+use tinyshim_testkit::wait::{eventually, LONG};
 
 /// What the container prints: two lines on stderr around a long stdout. Each `echo` is one
 /// write, so each stderr line lands in a shared file whole, wherever it falls.

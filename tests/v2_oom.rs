@@ -7,10 +7,11 @@
 
 use std::time::Duration;
 
-use tinyshim_testkit::containerd::{Containerd, Options};
+use tinyshim_testkit::containerd::options::Options;
+use tinyshim_testkit::containerd::Containerd;
 use tinyshim_testkit::ctr::Ctr;
 use tinyshim_testkit::events::{Event, Events};
-use tinyshim_testkit::harness::LONG;
+use tinyshim_testkit::wait::LONG;
 
 /// The memory limit of the tests' containers: 16 MiB.
 const LIMIT: &str = "--memory-limit=16777216";
@@ -74,7 +75,7 @@ fn a_child_killed_while_the_init_lives_on_is_reported_and_the_task_runs_on() {
 
 mod tinyshim_only {
     use super::*;
-    use tinyshim_testkit::containerd::require_tinyshim;
+    use tinyshim_testkit::containerd::options::require_tinyshim;
     use tinyshim_testkit::procfs::proc_status;
 
     #[test]

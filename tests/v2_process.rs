@@ -8,9 +8,12 @@
 
 use std::path::{Path, PathBuf};
 
-use tinyshim_testkit::containerd::{Containerd, Options, ShimUnderTest};
-use tinyshim_testkit::harness::{write_script, Scratch, LONG};
+use tinyshim_testkit::containerd::options::{Options, ShimUnderTest};
+use tinyshim_testkit::containerd::Containerd;
 use tinyshim_testkit::procfs::fd_targets;
+use tinyshim_testkit::scratch::Scratch;
+use tinyshim_testkit::script::write_script;
+use tinyshim_testkit::wait::LONG;
 
 /// A daemon whose shim is started through the recording wrapper, with a detached `c1`
 /// sleeping; the scratch directory holds `start-fds` and `start-stderr`.
@@ -100,8 +103,10 @@ mod tinyshim_only {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use tinyshim_testkit::containerd::{require_tinyshim, Containerd, Options};
-    use tinyshim_testkit::harness::{assert_same_bytes, seq_text, LONG};
+    use tinyshim_testkit::assertions::{assert_same_bytes, seq_text};
+    use tinyshim_testkit::containerd::options::{require_tinyshim, Options};
+    use tinyshim_testkit::containerd::Containerd;
+    use tinyshim_testkit::wait::LONG;
 
     use super::threads_of;
 

@@ -4,9 +4,11 @@
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
-use tinyshim_testkit::containerd::{Containerd, Options};
-use tinyshim_testkit::harness::{eventually, Scratch, LONG};
+use tinyshim_testkit::containerd::options::Options;
+use tinyshim_testkit::containerd::Containerd;
 use tinyshim_testkit::procfs::ended;
+use tinyshim_testkit::scratch::Scratch;
+use tinyshim_testkit::wait::{eventually, LONG};
 
 fn daemon() -> Containerd {
     Containerd::start(Options::under_test())
@@ -142,7 +144,7 @@ fn a_task_whose_shim_was_sigkilled_is_stopped_and_deleted_and_its_container_is_g
 mod tinyshim_only {
     use super::*;
     use tinyshim::v2::events::QUEUE_LIMIT;
-    use tinyshim_testkit::containerd::require_tinyshim;
+    use tinyshim_testkit::containerd::options::require_tinyshim;
     use tinyshim_testkit::ttrpc_client::{
         code, exec_request, process_request, Client, TASK_SERVICE,
     };

@@ -4,9 +4,12 @@
 
 use std::time::Duration;
 
-use tinyshim_testkit::containerd::{Containerd, Options};
-use tinyshim_testkit::harness::{assert_same_bytes, eventually, seq_text, Scratch, LONG};
+use tinyshim_testkit::assertions::{assert_same_bytes, seq_text};
+use tinyshim_testkit::containerd::options::Options;
+use tinyshim_testkit::containerd::Containerd;
 use tinyshim_testkit::procfs::{alive, children, ended, in_syscall};
+use tinyshim_testkit::scratch::Scratch;
+use tinyshim_testkit::wait::{eventually, LONG};
 
 /// A container init that lives until it is killed. As pid 1 of its namespace it ignores
 /// SIGTERM unless it handles it.

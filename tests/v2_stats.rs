@@ -5,9 +5,10 @@
 use std::time::Duration;
 
 use serde_json::Value;
-use tinyshim_testkit::containerd::{Containerd, Options, GO_RUNC_RUNTIME};
+use tinyshim_testkit::containerd::options::{Options, GO_RUNC_RUNTIME};
+use tinyshim_testkit::containerd::Containerd;
 use tinyshim_testkit::ctr::Ctr;
-use tinyshim_testkit::harness::LONG;
+use tinyshim_testkit::wait::LONG;
 
 /// `ctr task metrics --format json` of `id`, decoded.
 fn metrics(ctr: &Ctr, id: &str) -> Value {
@@ -86,13 +87,13 @@ fn the_cpu_time_task_metrics_report_rises_under_a_busy_loop() {
 
 mod tinyshim_only {
     use super::*;
-    use tinyshim_testkit::containerd::require_tinyshim;
+    use tinyshim_testkit::containerd::options::require_tinyshim;
     use tinyshim_testkit::ttrpc_client::{code, Client, TASK_SERVICE};
 
     /// The cgroup directories of `pid`, one per v1 hierarchy (or its unified one).
     fn cgroup_dirs(pid: u32) -> Vec<std::path::PathBuf> {
         let table = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).expect("its cgroups");
-        let mounts = tinyshim_testkit::containerd::cgroup_hierarchies();
+        let mounts = tinyshim_testkit::mounts::cgroup_hierarchies();
         table
             .lines()
             .filter_map(|line| {

@@ -2,9 +2,10 @@
 //! the start and after a resize of ctr's own terminal, and a megabyte of output with nothing
 //! lost at the end (tinyshim-only: the Go shim loses the tail now and then).
 
-use tinyshim_testkit::containerd::{Containerd, Options};
-use tinyshim_testkit::harness::LONG;
+use tinyshim_testkit::containerd::options::Options;
+use tinyshim_testkit::containerd::Containerd;
 use tinyshim_testkit::pty::PRINT_TERMINAL_SIZE;
+use tinyshim_testkit::wait::LONG;
 
 fn daemon() -> Containerd {
     Containerd::start(Options::under_test())
@@ -44,8 +45,9 @@ fn a_resize_of_ctrs_terminal_reaches_the_container() {
 mod tinyshim_only {
     use std::time::Instant;
 
-    use tinyshim_testkit::containerd::{require_tinyshim, Containerd, Options};
-    use tinyshim_testkit::harness::LONG;
+    use tinyshim_testkit::containerd::options::{require_tinyshim, Options};
+    use tinyshim_testkit::containerd::Containerd;
+    use tinyshim_testkit::wait::LONG;
 
     /// A mebibyte in numbered lines of 1 KiB. Long lines keep each run short: the terminals'
     /// newline processing made 1 MiB of `seq` output take five times as long here.

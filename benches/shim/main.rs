@@ -14,7 +14,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tinyshim_testkit::harness;
+use tinyshim_testkit::host;
 
 mod chart;
 mod probes;
@@ -116,7 +116,7 @@ fn main() {
             sections::ALL.map(|(name, _)| name).join(", ")
         );
     }
-    harness::require_runc();
+    host::require_runc();
     println!(
         "tinyshim bench: {} run(s) per figure, {} MiB transfers ({} MiB on the terminal), {} containers at once",
         options.runs,

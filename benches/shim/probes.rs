@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
 use std::process::Command;
 
-use tinyshim_testkit::{harness, procfs};
+use tinyshim_testkit::procfs;
 
 /// `smaps_rollup` fields, in kB.
 #[derive(Debug, Clone, Copy, Default)]
@@ -76,7 +76,7 @@ fn clock_ticks(pid: i32) -> Option<f64> {
 pub fn peak_rss_kb(pids: &[i32]) -> f64 {
     pids.iter()
         .map(|&pid| {
-            harness::proc_status(pid, "VmHWM")
+            procfs::proc_status(pid, "VmHWM")
                 .and_then(|v| v.trim_end_matches("kB").trim().parse().ok())
                 .unwrap_or(f64::NAN)
         })
@@ -147,14 +147,14 @@ pub fn others_running_the_same_binary(pids: &[i32]) -> Vec<i32> {
 
 /// Descriptors open in `pids`.
 pub fn descriptors(pids: &[i32]) -> usize {
-    pids.iter().map(|&pid| harness::open_fds(pid).len()).sum()
+    pids.iter().map(|&pid| procfs::open_fds(pid).len()).sum()
 }
 
 /// Threads of `pids`.
 pub fn threads(pids: &[i32]) -> f64 {
     pids.iter()
         .map(|&pid| {
-            harness::proc_status(pid, "Threads")
+            procfs::proc_status(pid, "Threads")
                 .and_then(|t| t.parse().ok())
                 .unwrap_or(f64::NAN)
         })

@@ -1,11 +1,15 @@
 //! OCI bundles for the demo, the tests and the benchmarks: a busybox root filesystem built from
-//! the host's static busybox, and a `config.json` close to `runc spec`'s default.
+//! the host's static busybox (the tests and the benchmarks share one, [`rootfs`]), and a
+//! `config.json` close to `runc spec`'s default.
 
 use std::io;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use serde_json::{json, Value};
+
+use crate::scratch::target_tmp;
 
 /// Where Debian's busybox-static installs the binary.
 pub const HOST_BUSYBOX: &str = "/bin/busybox";
@@ -52,6 +56,17 @@ pub fn busybox_rootfs(dir: &Path) -> io::Result<PathBuf> {
         }
         Err(e) => Err(e),
     }
+}
+
+/// The shared read-only busybox root filesystem.
+pub fn rootfs() -> PathBuf {
+    static ROOTFS: OnceLock<PathBuf> = OnceLock::new();
+    ROOTFS
+        .get_or_init(|| {
+            let dir = target_tmp().join("busybox-rootfs");
+            busybox_rootfs(&dir).expect("build the busybox rootfs")
+        })
+        .clone()
 }
 
 /// Options of a generated `config.json`.

@@ -1,5 +1,5 @@
 //! A CRI client for the tests, making the calls the kubelet makes, to a private CRI-enabled
-//! containerd ([`crate::containerd::Options::cri`], [`crate::containerd::Containerd::cri`]).
+//! containerd ([`crate::containerd::options::Options::cri`], [`crate::containerd::Containerd::cri`]).
 //!
 //! It is blocking: each method runs its gRPC call on a current-thread tokio runtime of its own
 //! under a deadline, and a call that does not answer by then fails the test with the call, the
@@ -50,8 +50,8 @@ pub use k8s_cri::v1 as api;
 /// The gRPC status of a failed call, and its code.
 pub use tonic::{Code, Status};
 
-use crate::containerd::Footprint;
 use crate::driver;
+use crate::footprint::Footprint;
 
 /// How long a CRI call may take unless told otherwise: far longer than any takes on a loaded
 /// 2-core machine (RunPodSandbox, the slowest, well under a second here), so only a hang
@@ -341,7 +341,7 @@ impl Cri {
     }
 
     /// RunPodSandbox of [`Cri::pod_config`]`(name)` with `runtime_handler` (`""` for the
-    /// default runtime, or [`crate::containerd::CRI_TINYSHIM_HANDLER`]).
+    /// default runtime, or [`crate::containerd::options::CRI_TINYSHIM_HANDLER`]).
     pub fn run_pod(&self, name: &str, runtime_handler: &str) -> Pod {
         let config = self.pod_config(name);
         self.run_pod_with(config, runtime_handler)

@@ -1,7 +1,7 @@
 //! `ctr` for the tests: every command with the daemon's address and the test's namespace, its
 //! output captured, and a timeout that kills it and fails with what it printed.
 //!
-//! Containers run on the shared busybox rootfs ([`crate::harness::rootfs`]) with
+//! Containers run on the shared busybox rootfs ([`crate::bundle::rootfs`]) with
 //! `ctr run --rootfs`, which needs no image and no snapshotter. What that takes (measured with
 //! containerd 1.6.20 and the Go runc shim):
 //!
@@ -51,10 +51,9 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crate::bundle;
-use crate::containerd::{read_address, Footprint};
 use crate::driver;
-use crate::events::Events;
-use crate::harness;
+use crate::footprint::{read_address, Footprint};
+use crate::host::which;
 use crate::pty::Terminal;
 use crate::ttrpc_client::{self, code, status, Client, TASK_SERVICE};
 
@@ -255,11 +254,10 @@ impl Ctr {
         bundles: PathBuf,
         footprint: Arc<Mutex<Footprint>>,
     ) -> Ctr {
-        let rootfs = harness::rootfs();
+        let rootfs = bundle::rootfs();
         std::fs::create_dir_all(rootfs.join("run")).expect("create run/ in the shared rootfs");
         Ctr {
-            binary: harness::which("ctr")
-                .expect("ctr is not installed (apt-get install containerd)"),
+            binary: which("ctr").expect("ctr is not installed (apt-get install containerd)"),
             address,
             namespace,
             runtime,
@@ -608,11 +606,6 @@ impl Ctr {
     /// `ctr container delete <id>`.
     pub fn delete_container(&self, id: &str) -> Output {
         self.output(&["containers", "delete", id])
-    }
-
-    /// A background `ctr events`, already subscribed when this returns.
-    pub fn events(&self) -> Events {
-        Events::start(self)
     }
 
     /// The bundle directory of task `id`.

@@ -1,5 +1,5 @@
 //! A private dockerd (Debian's docker.io 20.10) for one test, on a private containerd 1.6 whose
-//! `containerd-shim-runc-v2` is the shim under test ([`crate::containerd::Options::for_dockerd`]),
+//! `containerd-shim-runc-v2` is the shim under test ([`crate::containerd::options::Options::for_dockerd`]),
 //! driven with Debian's docker CLI (`/usr/bin/docker`, never another on `PATH`).
 //!
 //! dockerd 20.10 knows no shim but `io.containerd.runc.v2`: every container, and every runtime of
@@ -39,10 +39,13 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde_json::{json, Value};
 
-use crate::containerd::{Containerd, Options};
+use crate::containerd::options::Options;
+use crate::containerd::Containerd;
 use crate::driver;
-use crate::harness::{self, Scratch};
+use crate::host::which;
+use crate::mounts::unmount_all_under;
 use crate::pty::Terminal;
+use crate::scratch::Scratch;
 
 /// Debian's docker CLI: `/usr/local/bin/docker` may be another (a Docker 28 client here).
 pub const DOCKER_CLI: &str = "/usr/bin/docker";
@@ -85,7 +88,7 @@ impl Dockerd {
     /// [`Dockerd::start`] with `options` in `daemon.json`.
     pub fn start_with(options: DockerOptions) -> Dockerd {
         assert!(
-            Path::new(DOCKER_CLI).exists() && harness::which("dockerd").is_some(),
+            Path::new(DOCKER_CLI).exists() && which("dockerd").is_some(),
             "docker.io is not installed (apt-get install docker.io; make deps does it)"
         );
         let containerd = Containerd::start(Options::for_dockerd());
@@ -172,7 +175,7 @@ impl Dockerd {
             .open(self.log_path())
             .map_err(|e| format!("open dockerd's log: {e}"))?;
         let log_err = log.try_clone().map_err(|e| format!("dup the log: {e}"))?;
-        let dockerd = harness::which("dockerd").ok_or("dockerd is not installed")?;
+        let dockerd = which("dockerd").ok_or("dockerd is not installed")?;
         let path = |p: PathBuf| p.display().to_string();
         let mut command = Command::new(dockerd);
         command
@@ -321,7 +324,7 @@ impl Dockerd {
         let Some(scratch) = self.scratch.take() else {
             return Vec::new();
         };
-        let left = crate::containerd::unmount_all_under(&self.dir);
+        let left = unmount_all_under(&self.dir);
         if left.is_empty() {
             drop(scratch);
             Vec::new()

@@ -8,6 +8,9 @@
 //! its own came through: it labels the namespace, which publishes `/namespaces/update`. The probe
 //! events are left out of what it collects. `ctr events` exits when the daemon dies; a test that
 //! restarts the daemon starts a new one.
+//!
+//! [`Ctr::events`] is defined here rather than with the rest of [`Ctr`], so that the ctr client
+//! knows nothing of what runs on top of it.
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
@@ -19,7 +22,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::ctr::Ctr;
-use crate::harness;
+use crate::scratch::unique;
 
 /// The namespace label the subscription probe sets.
 const PROBE_LABEL: &str = "tinyshim.events-probe";
@@ -92,6 +95,13 @@ fn probe_value(event: &Event) -> Option<String> {
         .map(str::to_string)
 }
 
+impl Ctr {
+    /// A background `ctr events`, already subscribed when this returns.
+    pub fn events(&self) -> Events {
+        Events::start(self)
+    }
+}
+
 impl Events {
     /// Spawns `ctr events` and waits until it is subscribed.
     pub(crate) fn start(ctr: &Ctr) -> Events {
@@ -133,7 +143,7 @@ impl Events {
     fn wait_until_subscribed(&self, ctr: &Ctr) {
         let deadline = Instant::now() + SUBSCRIBE_TIMEOUT;
         loop {
-            let value = harness::unique();
+            let value = unique();
             ctr.ok(&[
                 "namespaces",
                 "label",

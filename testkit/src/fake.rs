@@ -12,8 +12,11 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde_json::Value;
 
-use crate::harness::{assert_empty_dir, Container, Proc, Spec};
+use crate::assertions::assert_empty_dir;
+use crate::container::Container;
+use crate::process::Proc;
 use crate::procfs::alive;
+use crate::spec::Spec;
 
 /// A container run by the fake runtime.
 #[derive(Debug)]

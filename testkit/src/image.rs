@@ -1,4 +1,4 @@
-//! A container image of the busybox root filesystem ([`crate::harness::rootfs`]), made here
+//! A container image of the busybox root filesystem ([`crate::bundle::rootfs`]), made here
 //! instead of pulled: the tests have no registry to pull from.
 //!
 //! * [`layer_tar`]: the rootfs as one uncompressed layer tarball, which `docker import` takes as
@@ -21,7 +21,8 @@ use std::sync::OnceLock;
 
 use serde_json::json;
 
-use crate::harness;
+use crate::bundle;
+use crate::scratch::{target_tmp, unique};
 
 /// The tag the archive carries.
 pub const TAG: &str = "tsbox:1";
@@ -36,9 +37,9 @@ pub fn layer_tar() -> PathBuf {
     static LAYER: OnceLock<PathBuf> = OnceLock::new();
     LAYER
         .get_or_init(|| {
-            let path = harness::target_tmp().join("busybox-layer.tar");
+            let path = target_tmp().join("busybox-layer.tar");
             if !path.exists() {
-                let rootfs = harness::rootfs();
+                let rootfs = bundle::rootfs();
                 let staging = staging_path(&path);
                 run(Command::new("tar")
                     .arg("--create")
@@ -60,7 +61,7 @@ pub fn docker_archive() -> PathBuf {
     static ARCHIVE: OnceLock<PathBuf> = OnceLock::new();
     ARCHIVE
         .get_or_init(|| {
-            let path = harness::target_tmp().join("busybox-image.tar");
+            let path = target_tmp().join("busybox-image.tar");
             if !path.exists() {
                 build_archive(&path);
             }
@@ -116,7 +117,7 @@ fn build_archive(path: &Path) {
 /// A file name beside `path` that no other process writes.
 fn staging_path(path: &Path) -> PathBuf {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("image");
-    path.with_file_name(format!(".{name}.{}", harness::unique()))
+    path.with_file_name(format!(".{name}.{}", unique()))
 }
 
 /// The hex SHA-256 of a file, by coreutils' `sha256sum`.

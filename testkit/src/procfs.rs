@@ -1,9 +1,11 @@
 //! What `/proc` says about the shim, the runtime and the container: the tests' only window on
 //! processes they did not start themselves.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use crate::harness;
+use crate::mounts::cgroup_hierarchies;
+use crate::scratch::canonical;
 
 /// A field of `/proc/<pid>/status`, e.g. `Threads`.
 pub fn proc_status(pid: i32, field: &str) -> Option<String> {
@@ -67,6 +69,18 @@ pub fn comm(pid: i32) -> String {
         .unwrap_or_default()
         .trim()
         .to_string()
+}
+
+/// `/proc/<pid>/cmdline` split at its NULs.
+pub fn cmdline(pid: i32) -> Option<Vec<String>> {
+    let bytes = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    Some(
+        bytes
+            .split(|&b| b == 0)
+            .filter(|arg| !arg.is_empty())
+            .map(|arg| String::from_utf8_lossy(arg).into_owned())
+            .collect(),
+    )
 }
 
 /// The live (not zombie) children of `pid` running `name`.
@@ -171,9 +185,39 @@ pub fn pipes_of(pid: i32) -> Vec<i32> {
         .collect()
 }
 
+/// The paths of the unix sockets `pid` listens on, from its descriptors and `/proc/net/unix`.
+pub fn listening_unix_sockets(pid: i32) -> Vec<PathBuf> {
+    /// `__SO_ACCEPTCON` in `/proc/net/unix`'s flags column: a listening socket.
+    const ACCEPTING: u32 = 1 << 16;
+    let inodes: BTreeSet<u64> = fd_targets(pid)
+        .into_iter()
+        .filter_map(|target| {
+            let text = target.to_str()?;
+            text.strip_prefix("socket:[")?
+                .strip_suffix(']')?
+                .parse()
+                .ok()
+        })
+        .collect();
+    let table = std::fs::read_to_string("/proc/net/unix").unwrap_or_default();
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            // Num RefCount Protocol Flags Type St Inode Path
+            let columns: Vec<&str> = line.split_whitespace().collect();
+            let flags = u32::from_str_radix(columns.get(3)?, 16).ok()?;
+            let inode: u64 = columns.get(6)?.parse().ok()?;
+            let path = columns.get(7)?;
+            (flags & ACCEPTING != 0 && inodes.contains(&inode) && path.starts_with('/'))
+                .then(|| PathBuf::from(path))
+        })
+        .collect()
+}
+
 /// How many descriptors of `pid` refer to `path`.
 pub fn fds_on(pid: i32, path: &Path) -> usize {
-    let path = harness::canonical(path);
+    let path = canonical(path);
     fd_targets(pid)
         .into_iter()
         .filter(|target| *target == path)
@@ -184,7 +228,7 @@ pub fn fds_on(pid: i32, path: &Path) -> usize {
 /// unified cgroup, on a cgroup v2 host), trimmed; `None` when there is no such file.
 pub fn cgroup_file(pid: i32, controller: &str, file: &str) -> Option<String> {
     let table = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
-    let hierarchies = crate::containerd::cgroup_hierarchies();
+    let hierarchies = cgroup_hierarchies();
     table.lines().find_map(|line| {
         let mut fields = line.splitn(3, ':');
         let (_, controllers, path) = (fields.next()?, fields.next()?, fields.next()?);

@@ -101,8 +101,9 @@ pub fn run_on(path: PumpPath, test: impl FnOnce(PumpPath)) {
 }
 
 /// Notes shim `pid`, whose process directory is `process_dir`, for the [`run_on`] running on this
-/// thread, if any. The harness calls it for every shim it reaps, once the shim is a zombie; a test
-/// calls it for a shim it does not reap itself, while that shim is alive and has pumped.
+/// thread, if any. The test kit's `Proc::wait_shim` calls it for every shim it reaps, once the
+/// shim is a zombie; a test calls it for a shim it does not reap itself, while that shim is alive
+/// and has pumped.
 pub fn observe(pid: i32, process_dir: &Path) {
     OBSERVED.with(|observed| {
         if let Some(seen) = observed.borrow_mut().as_mut() {

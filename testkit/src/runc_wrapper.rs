@@ -5,8 +5,10 @@
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 
-use crate::containerd::{Options, ShimUnderTest};
-use crate::harness::{which, write_script, Scratch};
+use crate::containerd::options::{Options, ShimUnderTest};
+use crate::host::which;
+use crate::scratch::Scratch;
+use crate::script::write_script;
 
 /// The directory holding the wrapper, and a scratch directory for what the script writes.
 pub struct RuncWrapper {

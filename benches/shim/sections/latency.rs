@@ -10,8 +10,12 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use tinyshim_testkit::binaries;
+use tinyshim_testkit::container::Container;
 use tinyshim_testkit::driver;
-use tinyshim_testkit::harness::{self, Container, Scratch, Spec};
+use tinyshim_testkit::host;
+use tinyshim_testkit::scratch::Scratch;
+use tinyshim_testkit::spec::Spec;
 
 use super::SIDE_BY_SIDE;
 use crate::report::{median, Report};
@@ -32,10 +36,10 @@ pub fn run(options: &Options, report: &mut Report) {
         create_alone.push(runc_create_alone());
         stamp_cost.push(fake_runtime_start_ms());
         let mut spec = Spec::sh("sleep 600").no_stdin();
-        spec.runtime = harness::fake_runtime();
+        spec.runtime = binaries::fake_runtime();
         let mut container = Container::new(spec);
         let stamps = container.scratch().join("runtime-started");
-        let runc = harness::which("runc").expect("runc");
+        let runc = host::which("runc").expect("runc");
         container
             .spec
             .env
@@ -101,7 +105,7 @@ fn fake_runtime_start_ms() -> f64 {
     let scratch = Scratch::new("stamp");
     let stamps = scratch.path().join("stamp");
     let spawned = monotonic_ns();
-    let status = Command::new(harness::fake_runtime())
+    let status = Command::new(binaries::fake_runtime())
         .env("FAKE_STAMP", &stamps)
         .env("FAKE_EXEC", "/bin/true")
         .stdin(Stdio::null())

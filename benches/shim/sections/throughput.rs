@@ -5,8 +5,9 @@ use std::fs::File;
 use std::os::fd::OwnedFd;
 use std::process::{Command, Stdio};
 
-use tinyshim_testkit::harness::{Container, Spec};
+use tinyshim_testkit::container::Container;
 use tinyshim_testkit::pump_path::PumpPath;
+use tinyshim_testkit::spec::Spec;
 
 use super::SIDE_BY_SIDE;
 use crate::chart::{Shade, BASELINE};

@@ -5,8 +5,11 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use tinyshim_testkit::container::Container;
 use tinyshim_testkit::driver;
-use tinyshim_testkit::harness::{self, Container, Spec};
+use tinyshim_testkit::host;
+use tinyshim_testkit::spec::Spec;
+use tinyshim_testkit::wait;
 
 use super::{Streaming, Supervised, Supervisor, SLEEPER};
 use crate::chart::{Palette, ORANGES};
@@ -24,7 +27,7 @@ impl Supervisor for Conmon {
     }
 
     fn available(&self) -> bool {
-        harness::which("conmon").is_some()
+        host::which("conmon").is_some()
     }
 
     fn start_sleeping(&self) -> Box<dyn Supervised> {
@@ -53,7 +56,7 @@ impl Running {
         for sub in ["exits", "sockets"] {
             std::fs::create_dir_all(dir.join(sub)).expect("conmon dirs");
         }
-        let runc = harness::which("runc").expect("runc");
+        let runc = host::which("runc").expect("runc");
         let status = Command::new("conmon")
             .args([
                 "-c",
@@ -85,7 +88,7 @@ impl Running {
         assert!(status.success(), "conmon failed to create the container");
         // conmon's parent returns before the runtime has created the container.
         let pid_file = dir.join("pid");
-        harness::eventually(
+        wait::eventually(
             Duration::from_secs(30),
             "conmon's container pid file",
             || pid_file.exists(),
@@ -118,7 +121,7 @@ impl Drop for Running {
         let _ = driver::run_runtime("runc", &[], &["kill", &self.container.id, "KILL"]);
         // conmon writes the exit file once it has reaped the container.
         let exit = self.dir.join("exits").join(&self.container.id);
-        harness::eventually(Duration::from_secs(20), "conmon exit file", || {
+        wait::eventually(Duration::from_secs(20), "conmon exit file", || {
             exit.exists()
         });
         let _ = driver::run_runtime("runc", &[], &["delete", "--force", &self.container.id]);

@@ -1,11 +1,13 @@
 //! tinyshim's v0.2 `containerd-shim`, driven the way containerd v0.2 drives it (the test kit's
-//! harness: process directory, FIFOs, `process.json`, then `runc start`).
+//! `container`: process directory, FIFOs, `process.json`, then `runc start`).
 
 use std::fs::File;
 use std::time::Duration;
 
-use tinyshim_testkit::harness::{Container, Proc, Spec};
+use tinyshim_testkit::container::Container;
+use tinyshim_testkit::process::Proc;
 use tinyshim_testkit::pump_path::PumpPath;
+use tinyshim_testkit::spec::Spec;
 
 use super::{Streaming, Supervised, Supervisor, SLEEPER};
 use crate::chart::{Palette, BLUES};

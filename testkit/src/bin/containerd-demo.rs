@@ -5,7 +5,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use tinyshim_testkit::containerd::{Containerd, Options};
+use tinyshim_testkit::containerd::options::Options;
+use tinyshim_testkit::containerd::Containerd;
 use tinyshim_testkit::procfs::proc_status;
 
 const USAGE: &str = "usage: containerd-demo --shim <path to containerd-shim-tinyshim-v2>";

@@ -16,7 +16,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use tinyshim_testkit::containerd::{Containerd, Options};
+use tinyshim_testkit::containerd::options::Options;
+use tinyshim_testkit::containerd::Containerd;
 use tinyshim_testkit::ctr::{Ctr, Mode};
 use tinyshim_testkit::driver;
 

@@ -1,8 +1,8 @@
 //! The Go runc shim of the Debian containerd package, selected by its runtime name, as every
 //! containerd client selects it (ctr then sends it the runc options, as Docker does).
 
-use tinyshim_testkit::containerd::GO_RUNC_RUNTIME;
-use tinyshim_testkit::harness;
+use tinyshim_testkit::containerd::options::GO_RUNC_RUNTIME;
+use tinyshim_testkit::host;
 
 use super::V2Shim;
 use crate::chart::{Palette, GREENS};
@@ -25,7 +25,7 @@ impl V2Shim for GoRunc {
 
     fn runtime(&self) -> Result<String, String> {
         // containerd resolves the name on its PATH, which is the benchmark's.
-        harness::which("containerd-shim-runc-v2")
+        host::which("containerd-shim-runc-v2")
             .map(|_| GO_RUNC_RUNTIME.to_string())
             .ok_or_else(|| "not installed (apt-get install containerd)".to_string())
     }

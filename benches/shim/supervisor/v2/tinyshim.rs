@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
-use tinyshim_testkit::containerd::TINYSHIM_BINARY;
-use tinyshim_testkit::harness;
+use tinyshim_testkit::binaries;
+use tinyshim_testkit::containerd::options::TINYSHIM_BINARY;
 
 use super::V2Shim;
 use crate::chart::{Palette, BLUES};
@@ -29,7 +29,7 @@ impl V2Shim for TinyshimV2 {
         let binary = std::env::var_os("TINYSHIM_SHIM_V2")
             .filter(|path| !path.is_empty())
             .map(PathBuf::from)
-            .unwrap_or_else(|| harness::workspace_binary(TINYSHIM_BINARY));
+            .unwrap_or_else(|| binaries::workspace_binary(TINYSHIM_BINARY));
         // containerd takes a runtime for a path only when it is absolute.
         std::fs::canonicalize(&binary)
             .map(|path| path.display().to_string())

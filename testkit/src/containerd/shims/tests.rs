@@ -23,32 +23,6 @@ fn the_namespace_flag_is_found_in_every_go_spelling() {
 }
 
 #[test]
-fn mountinfo_octal_escapes_are_decoded() {
-    assert_eq!(unescape_mountinfo("/a\\040b\\134c"), "/a b\\c");
-    assert_eq!(unescape_mountinfo("/plain"), "/plain");
-    assert_eq!(unescape_mountinfo("/cut\\04"), "/cut\\04");
-}
-
-#[test]
-fn bundles_give_their_ids_and_socket_paths() {
-    let scratch = Scratch::new("footprint");
-    let bundles = scratch.path();
-    std::fs::create_dir_all(bundles.join("c1")).expect("bundle c1");
-    std::fs::write(bundles.join("c1/address"), "unix:///run/containerd/s/abc\n").expect("address");
-    std::fs::create_dir_all(bundles.join("c2")).expect("bundle c2");
-    let mut footprint = Footprint::default();
-    footprint.record_bundles(bundles);
-    assert_eq!(
-        footprint.ids.iter().map(String::as_str).collect::<Vec<_>>(),
-        ["c1", "c2"]
-    );
-    assert_eq!(
-        footprint.sockets.iter().collect::<Vec<_>>(),
-        [Path::new("/run/containerd/s/abc")]
-    );
-}
-
-#[test]
 fn the_go_shim_socket_is_the_sha256_of_address_namespace_and_id() {
     // Measured: the Go shim of container c1 in namespace t1 of a daemon at /tmp/ctdx/c.sock
     // listened on /run/containerd/s/7d5aa5a4....
