@@ -16,8 +16,8 @@ use tinyshim_testkit::driver;
 use tinyshim_testkit::fake::Fake;
 use tinyshim_testkit::fifo_reads::read_until;
 use tinyshim_testkit::procfs::{
-    alive, children, children_named, fds_on, open_fds, pipes_of, proc_status, processes_mentioning,
-    threads,
+    alive, children, children_named, comm, fds_on, in_syscall, open_fds, pipes_of, proc_status,
+    processes_mentioning, threads,
 };
 use tinyshim_testkit::scratch::Scratch;
 use tinyshim_testkit::spec::Spec;
@@ -286,6 +286,18 @@ fn an_exec_drains_after_its_directory_vanishes_before_it_exits() {
     exec.wait_pid();
     let stdout = exec.dir.stdout.as_mut().expect("stdout");
     read_until(stdout, LONG, |out| out == b"early\r\n");
+    // The shim reads the pid file once the runtime's exec has returned, which a loaded host
+    // may delay past the file's appearance: the directory may go only once the runtime is
+    // reaped and the shim is back waiting.
+    let shim = exec.shim_pid();
+    eventually(LONG, "the shim to take in the exec's pid", || {
+        let waiting = in_syscall(shim, nix::libc::SYS_epoll_wait)
+            || in_syscall(shim, nix::libc::SYS_epoll_pwait);
+        waiting
+            && children(shim)
+                .iter()
+                .all(|&(child, _)| comm(child) != "fake-runtime")
+    });
 
     // Writing exitStatus now fails: the shim must carry on regardless.
     std::fs::remove_dir_all(&exec.dir.dir).expect("rm -rf the process dir");
