@@ -1,7 +1,8 @@
 //! `make bench`: what one tinyshim costs per container, with real busybox containers and runc:
 //! the v0.2 shim measured against a direct pipe and against conmon, and the v2 shim (section
-//! `v2`) against the Go and the Rust runc shims under one private containerd 1.6. A program that
-//! prints figures, not a test: nothing here asserts a timing.
+//! `v2`) against the Go and the Rust runc shims under one private containerd 1.6, and against the
+//! Go shim under that containerd's CRI plugin (section `cri`: the kubelet's log path and exec
+//! probes). A program that prints figures, not a test: nothing here asserts a timing.
 //!
 //! Every figure is the median of `--runs` runs (default 5). Targets are printed beside the figures
 //! they apply to.

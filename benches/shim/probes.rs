@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
 use std::process::Command;
+use std::time::Duration;
 
 use tinyshim_testkit::procfs;
 
@@ -70,6 +71,82 @@ fn clock_ticks(pid: i32) -> Option<f64> {
     let utime: f64 = fields.get(11)?.parse().ok()?;
     let stime: f64 = fields.get(12)?.parse().ok()?;
     Some(utime + stime)
+}
+
+/// Where every thread of some processes stood in CPU time at one moment, to the nanosecond:
+/// the first field of each thread's `/proc/<pid>/task/<tid>/schedstat`, the scheduler's
+/// `sum_exec_runtime`. `utime` and `stime` count clock ticks (10 ms here) and are sampled at
+/// the tick, far too coarse for one call that costs a shim tens of microseconds.
+///
+/// A thread's count is brought up to date when it is switched out, so [`ThreadCpu::since`] is
+/// exact only once the threads sleep again (callers leave them a few milliseconds after the
+/// work they measure); a thread that ends takes its count with it, which `since` reports.
+#[derive(Debug, Clone)]
+pub struct ThreadCpu {
+    pids: Vec<i32>,
+    by_thread: BTreeMap<i32, u64>,
+}
+
+impl ThreadCpu {
+    /// The threads of `pids` now; an error where a process has no thread to read (it is gone).
+    pub fn now(pids: &[i32]) -> Result<ThreadCpu, String> {
+        Ok(ThreadCpu {
+            pids: pids.to_vec(),
+            by_thread: run_time_by_thread(pids)?,
+        })
+    }
+
+    /// The CPU time the same processes' threads ran since this snapshot, new threads counted
+    /// in full; an error where a thread of the snapshot ended meanwhile (the figure would be
+    /// short by whatever it ran).
+    pub fn since(&self) -> Result<Duration, String> {
+        let now = run_time_by_thread(&self.pids)?;
+        let ended: Vec<&i32> = self
+            .by_thread
+            .keys()
+            .filter(|tid| !now.contains_key(tid))
+            .collect();
+        if !ended.is_empty() {
+            return Err(format!(
+                "threads {ended:?} of {:?} ended while measured: their CPU time went with them",
+                self.pids
+            ));
+        }
+        let nanoseconds = now
+            .iter()
+            .map(|(tid, &ran)| ran.saturating_sub(self.by_thread.get(tid).copied().unwrap_or(0)))
+            .sum();
+        Ok(Duration::from_nanos(nanoseconds))
+    }
+}
+
+/// Nanoseconds each thread of `pids` has run, by thread id.
+fn run_time_by_thread(pids: &[i32]) -> Result<BTreeMap<i32, u64>, String> {
+    let mut found = BTreeMap::new();
+    for &pid in pids {
+        let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
+            .map_err(|e| format!("the threads of process {pid}: {e}"))?;
+        let before = found.len();
+        for task in tasks.flatten() {
+            let Some(tid) = task.file_name().to_str().and_then(|t| t.parse().ok()) else {
+                continue;
+            };
+            // A thread that ends between the listing and the read is not counted.
+            let Ok(text) = std::fs::read_to_string(task.path().join("schedstat")) else {
+                continue;
+            };
+            let ran = text
+                .split_whitespace()
+                .next()
+                .and_then(|field| field.parse().ok())
+                .ok_or_else(|| format!("not a schedstat line in thread {tid}: {text:?}"))?;
+            found.insert(tid, ran);
+        }
+        if found.len() == before {
+            return Err(format!("process {pid} has no thread left to read"));
+        }
+    }
+    Ok(found)
 }
 
 /// The summed peak resident set (`VmHWM`) of `pids`, in kB.

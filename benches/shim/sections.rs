@@ -8,6 +8,7 @@ use crate::report::Report;
 use crate::supervisor::{Conmon, Supervisor, Tinyshim};
 use crate::Options;
 
+mod cri;
 mod latency;
 mod many;
 mod memory;
@@ -18,12 +19,13 @@ mod v2;
 pub type Section = fn(&Options, &mut Report);
 
 /// Every section, by the name `--only` selects it with.
-pub const ALL: [(&str, Section); 5] = [
+pub const ALL: [(&str, Section); 6] = [
     ("throughput", throughput::run),
     ("memory", memory::run),
     ("many", many::run),
     ("latency", latency::run),
     ("v2", v2::run),
+    ("cri", cri::run),
 ];
 
 /// The table of tinyshim's figures beside the direct pipe's or conmon's.

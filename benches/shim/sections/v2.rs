@@ -23,9 +23,10 @@ use crate::report::Report;
 use crate::supervisor::v2::{self, Daemon, Task, V2Shim};
 use crate::Options;
 
-mod figures;
+pub(super) mod figures;
 mod latency;
 mod memory;
+mod stats;
 mod tail_loss;
 mod throughput;
 
@@ -187,11 +188,14 @@ pub fn run(options: &Options, report: &mut Report) {
     let mut memory = memory::Memory::new(count, runs);
     let mut latency = latency::Latency::new(count, runs);
     let mut throughput = throughput::Throughput::new(count, runs);
+    let mut stats = stats::Stats::new(count, runs);
     let mut tail_loss = tail_loss::TailLoss::new(count);
     for run in 0..runs {
         let mut phases = Phases::new(format!("v2 run {}/{runs}", run + 1));
         let sleepers = memory.one_sleeping(&bench, run);
         phases.done("one sleeping container");
+        stats.measure(&bench, run, &sleepers);
+        phases.done("stats");
         throughput.measure(&bench, run, &sleepers);
         bench.remove_all(sleepers);
         phases.done("throughput");
@@ -215,6 +219,7 @@ pub fn run(options: &Options, report: &mut Report) {
     let mut rows = Rows::new(report.table(&headings), missing);
     memory.rows(&mut rows, options);
     latency.rows(&mut rows);
+    stats.rows(&mut rows);
     throughput.rows(&mut rows, options);
     tail_loss.rows(&mut rows);
     memory.bars(&mut report.v2_chart, &shims, options);

@@ -52,7 +52,7 @@ impl Memory {
 
     /// Starts one sleeping container per shim, watches them all through one idle window, then
     /// measures each shim's memory (after `sync`), threads and descriptors, all in the same
-    /// state. Returns the containers, still running, for the exec transfers.
+    /// state. Returns the containers, still running, for the Stats calls and the exec transfers.
     pub fn one_sleeping<'d>(&mut self, bench: &Bench<'d>, run: usize) -> Vec<(usize, Task<'d>)> {
         let mut sleepers = Vec::new();
         for shim in bench.order(run) {

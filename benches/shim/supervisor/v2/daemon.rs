@@ -12,6 +12,7 @@
 
 use std::cell::Cell;
 use std::panic::{self, AssertUnwindSafe};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -20,6 +21,7 @@ use tinyshim_testkit::containerd::options::Options;
 use tinyshim_testkit::containerd::Containerd;
 use tinyshim_testkit::ctr::{Ctr, Mode};
 use tinyshim_testkit::driver;
+use tinyshim_testkit::footprint;
 
 use super::timed::{self, Stdin, Timed};
 use crate::probes;
@@ -184,6 +186,14 @@ impl Daemon {
             .ok_or_else(|| format!("no shim listens on task {id}'s socket"))
     }
 
+    /// The socket of the shim serving `task`, from its bundle's `address` file: every one of
+    /// the three shims writes it there, as containerd 1.6 reads it back on a restart.
+    pub fn task_socket(&self, task: &Task<'_>) -> Result<PathBuf, String> {
+        let bundle = self.containerd.bundle(&task.id);
+        footprint::read_address(&bundle)
+            .ok_or_else(|| format!("no address file in {}", bundle.display()))
+    }
+
     /// `ctr task exec` of `true` in `task`, timed from spawn to ctr's exit.
     pub fn exec_true(&self, task: &Task<'_>) -> Result<Duration, String> {
         let exec_id = self.unique("true");
@@ -319,6 +329,11 @@ impl Daemon {
 }
 
 impl Task<'_> {
+    /// Its container (and task) id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
     /// The pid of the shim serving it.
     pub fn shim(&self) -> i32 {
         self.shim
