@@ -197,9 +197,6 @@ impl CriDaemon {
             cri.remove_pod(&pod.pod.id);
             Ok(())
         })?;
-        // CRI leaves the logs to the kubelet; the section's run hundreds of MiB.
-        let logs = pod.pod.log_directory();
-        std::fs::remove_dir_all(&logs).map_err(|e| format!("remove {}: {e}", logs.display()))?;
         let deadline = Instant::now() + SHIM_EXIT_TIMEOUT;
         while !procfs::ended(pod.pid) {
             if Instant::now() > deadline {
@@ -210,7 +207,9 @@ impl CriDaemon {
             }
             driver::pause(Duration::from_millis(5));
         }
-        Ok(())
+        // CRI leaves the logs to the kubelet, and each run writes hundreds of MiB of them.
+        let logs = pod.pod.log_directory();
+        std::fs::remove_dir_all(&logs).map_err(|e| format!("remove {}: {e}", logs.display()))
     }
 
     /// What the daemon's pods left on the host ([`Containerd::leftovers`]).

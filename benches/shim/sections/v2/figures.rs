@@ -1,5 +1,6 @@
-//! The v2 section's figures: every sample by shim and run, medians over the runs, ratios to the
-//! Go shim taken run by run, and the rows that print them beside their targets.
+//! The v2 section's figures (and the CRI section's, which compares two of the same shims):
+//! every sample by shim and run, medians over the runs, ratios to the Go shim taken run by run,
+//! and the rows that print them beside their targets.
 
 use crate::report::{median, Table};
 use crate::supervisor::v2::{REFERENCE, UNDER_TEST};
