@@ -121,6 +121,15 @@ pub trait Registry<R> {
     /// epoll watches the open file, and a stale registration would go on firing.
     fn deregister(&mut self, fd: BorrowedFd<'_>, token: Token);
 
+    /// Watches `fd`, registered under `token`, for `interest` instead (one `epoll_ctl`; the
+    /// loop reports at once what is already ready).
+    fn reregister(
+        &mut self,
+        fd: BorrowedFd<'_>,
+        token: Token,
+        interest: Interest,
+    ) -> io::Result<()>;
+
     /// The owner of `token` stopped with work left: run it again before sleeping.
     fn again(&mut self, token: Token);
 
@@ -162,6 +171,17 @@ impl<R: Copy> Registry<R> for EventLoop<R> {
             .deregister(&mut SourceFd(&fd.as_raw_fd()));
         self.routes.try_remove(token.0);
         self.yielded.retain(|&t| t != token);
+    }
+
+    fn reregister(
+        &mut self,
+        fd: BorrowedFd<'_>,
+        token: Token,
+        interest: Interest,
+    ) -> io::Result<()> {
+        self.poll
+            .registry()
+            .reregister(&mut SourceFd(&fd.as_raw_fd()), token, interest)
     }
 
     fn again(&mut self, token: Token) {
@@ -206,6 +226,15 @@ impl<R: Copy, S> Registry<S> for Scoped<'_, R, S> {
 
     fn deregister(&mut self, fd: BorrowedFd<'_>, token: Token) {
         self.event_loop.deregister(fd, token);
+    }
+
+    fn reregister(
+        &mut self,
+        fd: BorrowedFd<'_>,
+        token: Token,
+        interest: Interest,
+    ) -> io::Result<()> {
+        self.event_loop.reregister(fd, token, interest)
     }
 
     fn again(&mut self, token: Token) {

@@ -10,7 +10,11 @@
 //! Back-pressure is the absence of a buffer: when the destination is full the pump stops reading
 //! its source, so the container blocks in `write` and nothing is dropped. Both ends are
 //! registered (source readable, destination writable), so whichever side changes, the loop runs
-//! the pump again.
+//! the pump again. While the destination is full, a pipe source is made quiet (watched for
+//! writability, which the read end of a pipe never has: only a hang-up is still reported):
+//! every write into a pipe wakes its readers, and a container writing 4 KiB at a time into a
+//! full pipe behind a slow reader would otherwise wake the shim eight times for each time the
+//! reader makes room, for nothing. The source is watched again once the sink has room.
 //!
 //! An output pump's capacity is elastic. Its pipe and FIFO start at the kernel's default; when
 //! one transfer finds a full default pipe's worth waiting, or the sink is full while the source
@@ -25,7 +29,8 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use mio::{Interest, Token};
 use nix::errno::Errno;
-use nix::fcntl::{splice, SpliceFFlags};
+use nix::fcntl::{splice, OFlag, SpliceFFlags};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use crate::event_loop::Registry;
 use crate::io::pipe;
@@ -67,6 +72,9 @@ pub struct Endpoint {
     token: Option<Token>,
     /// A terminal reports a hang-up as `EIO`.
     terminal: bool,
+    /// Watched for writability only, which a pipe's read end never has (see the module
+    /// documentation).
+    quiet: bool,
 }
 
 impl Endpoint {
@@ -76,6 +84,7 @@ impl Endpoint {
             fd,
             token: None,
             terminal: false,
+            quiet: false,
         }
     }
 
@@ -85,6 +94,7 @@ impl Endpoint {
             fd,
             token: None,
             terminal: true,
+            quiet: false,
         }
     }
 
@@ -211,10 +221,12 @@ impl Pump {
                 Step::Unsupported => self.copy = Some(CopyState::new()),
                 // The sink is full, and so is the source: the stream outruns its reader.
                 Step::Stop(Flow::Wait) if self.source_full() => self.enlarge(),
+                Step::Stop(Flow::Wait) => {
+                    self.quiet_source_while_sink_full(registry);
+                    return Flow::Wait;
+                }
                 Step::Stop(flow) => {
-                    if flow != Flow::Wait {
-                        self.finished = true;
-                    }
+                    self.finished = true;
                     return flow;
                 }
             }
@@ -223,6 +235,43 @@ impl Pump {
             registry.again(token);
         }
         Flow::Yield
+    }
+
+    /// After a transfer would block: while the sink is full, a pipe source is made quiet; once
+    /// the sink has room (the transfer then waited for the source), it is watched again. Asking
+    /// the sink rather than the source is what keeps a wake-up from being lost: bytes may reach
+    /// the source between the transfer and any look at it, but a sink full now reports room
+    /// the moment it has some, since it stays watched. A source that cannot be watched
+    /// otherwise stays as it is, which only costs wake-ups.
+    fn quiet_source_while_sink_full<R: Copy>(&mut self, registry: &mut impl Registry<R>) {
+        let (Some(source), Some(sink)) = (&mut self.source, &self.sink) else {
+            return;
+        };
+        let Some(token) = source.token else {
+            return;
+        };
+        if source.terminal || self.copy.is_some() || sink.token.is_none() {
+            return;
+        }
+        // An elastic pump at the default capacity learns from its source's wake-ups that the
+        // stream fills both pipes and they must grow; only a read-only end is never writable.
+        let quiet = self.capacity != Capacity::Default
+            && !writable_now(sink.fd.as_fd())
+            && read_only(source.fd.as_fd());
+        if quiet == source.quiet {
+            return;
+        }
+        let interest = if quiet {
+            Interest::WRITABLE
+        } else {
+            Interest::READABLE
+        };
+        if registry
+            .reregister(source.fd.as_fd(), token, interest)
+            .is_ok()
+        {
+            source.quiet = quiet;
+        }
     }
 
     /// Closes the source only (deregistering it first); whoever owns the pump decides when the
@@ -247,6 +296,24 @@ impl Pump {
         self.close_source(registry);
         self.close_sink(registry);
     }
+}
+
+/// Whether `fd` takes a write now (a failed poll counts as yes: the source then stays watched).
+fn writable_now(fd: BorrowedFd<'_>) -> bool {
+    let mut fds = [PollFd::new(fd, PollFlags::POLLOUT)];
+    match poll(&mut fds, PollTimeout::ZERO) {
+        Ok(0) => false,
+        Ok(_) => fds[0]
+            .revents()
+            .is_some_and(|events| events.contains(PollFlags::POLLOUT)),
+        Err(_) => true,
+    }
+}
+
+/// Whether `fd` was opened for reading only.
+fn read_only(fd: BorrowedFd<'_>) -> bool {
+    nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETFL)
+        .is_ok_and(|flags| OFlag::from_bits_truncate(flags) & OFlag::O_ACCMODE == OFlag::O_RDONLY)
 }
 
 /// The result of one transfer attempt.
