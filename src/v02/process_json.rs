@@ -12,7 +12,7 @@ use serde::Deserialize;
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::io::input::read_limited;
+use crate::io::input::{json_object, read_limited};
 
 /// The keys of `process.json` the shim uses, with Go's zero values for absent or `null` keys.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -62,7 +62,7 @@ struct RawProcessState {
 
 /// Decodes `process.json` bytes. The error is serde_json's, with line and column.
 pub fn decode_process(bytes: &[u8]) -> std::result::Result<ProcessState, serde_json::Error> {
-    let raw: RawProcessState = serde_json::from_slice(bytes)?;
+    let raw: RawProcessState = json_object(bytes)?;
     Ok(ProcessState {
         terminal: raw.terminal.unwrap_or_default(),
         exec: raw.exec.unwrap_or_default(),
@@ -102,7 +102,7 @@ struct RawCheckpointConfig {
 
 /// Decodes a checkpoint `config.json`. Unknown keys (`created`, `name`, `exit`) are skipped.
 pub fn decode_checkpoint(bytes: &[u8]) -> std::result::Result<CheckpointConfig, serde_json::Error> {
-    let raw: RawCheckpointConfig = serde_json::from_slice(bytes)?;
+    let raw: RawCheckpointConfig = json_object(bytes)?;
     Ok(CheckpointConfig {
         tcp: raw.tcp.unwrap_or_default(),
         unix_sockets: raw.unix_sockets.unwrap_or_default(),

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::io::input::read_limited;
+use crate::io::input::{json_object, read_limited};
 use crate::v2::runc::Settings;
 
 /// The annotations that group containers into one shim, in the order the Go runc shim tries them:
@@ -51,7 +51,7 @@ struct RawNamespace {
 
 /// Decodes `config.json` bytes; unknown keys are the runtime's business.
 pub fn decode_config(bytes: &[u8]) -> std::result::Result<Config, serde_json::Error> {
-    let raw: RawConfig = serde_json::from_slice(bytes)?;
+    let raw: RawConfig = json_object(bytes)?;
     let own_pid_namespace = raw
         .linux
         .and_then(|linux| linux.namespaces)

@@ -118,3 +118,13 @@ fn checkpoint_config_decodes() {
     );
     assert!(decode_checkpoint(b"{\"emptyNS\":\"network\"}").is_err());
 }
+
+#[test]
+fn an_array_of_the_fields_is_refused_as_go_refuses_it() {
+    // serde would fill the structs from their fields in order; the daemon's decoder, and so the
+    // shim's, takes objects only (found by the fuzzer).
+    let error = decode_checkpoint(b"[null,    null, null,null]").expect_err("an array");
+    assert!(error.to_string().contains("a JSON object"), "{error}");
+    let error = decode_process(b" [true, false]").expect_err("an array");
+    assert!(error.to_string().contains("a JSON object"), "{error}");
+}

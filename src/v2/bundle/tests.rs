@@ -24,3 +24,9 @@ fn the_pid_namespace_and_the_group_are_read_from_config_json() {
     assert!(decode_config(b"[1]").is_err());
     assert!(decode_config(br#"{"annotations":{"a":1}}"#).is_err());
 }
+
+#[test]
+fn a_config_json_that_is_an_array_is_refused() {
+    let error = decode_config(b"[{}, {}]").expect_err("an array");
+    assert!(error.to_string().contains("a JSON object"), "{error}");
+}
