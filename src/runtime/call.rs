@@ -272,11 +272,6 @@ impl<T> Calls<T> {
         );
     }
 
-    /// How many calls are in flight.
-    pub fn len(&self) -> usize {
-        self.running.len()
-    }
-
     /// Whether no call is in flight.
     pub fn is_empty(&self) -> bool {
         self.running.is_empty()
