@@ -144,6 +144,7 @@ impl Frontend for TaskShim {
 }
 
 impl TaskShim {
+    #[inline(never)]
     fn accept(&mut self, core: &mut Core) {
         let daemon = self.events.daemon_pid();
         let accepted = self.server.accept(&mut core.registry(), daemon);
@@ -175,6 +176,7 @@ impl TaskShim {
         }
     }
 
+    #[inline(never)]
     fn on_connection(&mut self, core: &mut Core, key: usize) {
         let mut calls = Vec::new();
         self.server.on_ready(key, &mut core.registry(), &mut calls);

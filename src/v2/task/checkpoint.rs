@@ -27,6 +27,7 @@ pub const DUMP_LOG: &str = "criu-dump.log";
 const DEFAULT_WORK: &str = "criu-work";
 
 impl TaskService {
+    #[inline(never)]
     pub(super) fn checkpoint(
         &mut self,
         out: &mut Outside,

@@ -28,6 +28,7 @@ use super::records::{valid_id, Container, Io, Served};
 use super::{shim_error, Answer, Child, Outside, Step, TaskService};
 
 impl TaskService {
+    #[inline(never)]
     pub(super) fn create(
         &mut self,
         out: &mut Outside,

@@ -16,6 +16,7 @@ use super::launch::{exec_pid_file, exec_spec_file};
 use super::{no_exec, policy, timestamp, Answer, Outside, RuncThen, Step, TaskService};
 
 impl TaskService {
+    #[inline(never)]
     pub(super) fn delete(
         &mut self,
         out: &mut Outside,

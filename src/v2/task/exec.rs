@@ -13,6 +13,7 @@ use super::records::{valid_id, Exec, Io};
 use super::{policy, shim_error, Answer, Outside, Step, TaskService};
 
 impl TaskService {
+    #[inline(never)]
     pub(super) fn exec(
         &mut self,
         out: &mut Outside,

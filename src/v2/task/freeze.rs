@@ -12,6 +12,7 @@ use crate::v2::ttrpc::call::CallError;
 use super::{Answer, Outside, RuncThen, Step, TaskService};
 
 impl TaskService {
+    #[inline(never)]
     pub(super) fn freeze(&self, id: &str, pause: bool) -> Answer<Step<Empty>> {
         let container = self.container(id)?;
         let lines = CommandLines {

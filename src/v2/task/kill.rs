@@ -15,6 +15,7 @@ use crate::v2::ttrpc::call::CallError;
 use super::{policy, Answer, Outside, RuncThen, Step, TaskService};
 
 impl TaskService {
+    #[inline(never)]
     pub(super) fn kill(&mut self, out: &mut Outside, request: &KillRequest) -> Answer<Step<Empty>> {
         let key = self.process_of(&request.id, &request.exec_id)?;
         let name = if request.exec_id.is_empty() {

@@ -72,6 +72,7 @@ impl TaskService {
     }
 
     /// The watcher's descriptors are ready, or a recheck came due.
+    #[inline(never)]
     pub fn on_oom(&mut self, out: &mut Outside) {
         let mut kills = Vec::new();
         let read = self

@@ -17,6 +17,7 @@ use crate::v2::ttrpc::call::CallError;
 use super::{no_exec, policy, timestamp, Answer, Outside, RuncThen, Step, TaskService};
 
 impl TaskService {
+    #[inline(never)]
     pub(super) fn state(
         &self,
         out: &Outside,
@@ -51,6 +52,7 @@ impl TaskService {
         }))
     }
 
+    #[inline(never)]
     pub(super) fn pids(&self, request: &PidsRequest) -> Answer<Step<Empty>> {
         let container = self.container(&request.id)?;
         let lines = CommandLines {
@@ -91,6 +93,7 @@ impl TaskService {
         out.answer(reply, Ok(PidsResponse { processes }));
     }
 
+    #[inline(never)]
     pub(super) fn connect(
         &self,
         out: &Outside,
@@ -107,6 +110,7 @@ impl TaskService {
         }))
     }
 
+    #[inline(never)]
     pub(super) fn resize_pty(
         &self,
         out: &mut Outside,
@@ -120,6 +124,7 @@ impl TaskService {
         Ok(Step::Answer(Empty {}))
     }
 
+    #[inline(never)]
     pub(super) fn close_io(
         &self,
         out: &mut Outside,

@@ -16,6 +16,7 @@ use super::records::Served;
 use super::{no_exec, policy, Answer, Outside, Step, TaskService};
 
 impl TaskService {
+    #[inline(never)]
     pub(super) fn start(
         &mut self,
         out: &mut Outside,

@@ -12,6 +12,7 @@ use crate::v2::ttrpc::call::CallError;
 use super::{not_created, shim_error, Answer, Step, TaskService};
 
 impl TaskService {
+    #[inline(never)]
     pub(super) fn stats(&mut self, request: &StatsRequest) -> Answer<Step<StatsResponse>> {
         let host = self.cgroups.host().map_err(shim_error)?;
         let container = self

@@ -24,6 +24,7 @@ pub const RESOURCES_TYPE_URL: &str =
     "types.containerd.io/opencontainers/runtime-spec/1/LinuxResources";
 
 impl TaskService {
+    #[inline(never)]
     pub(super) fn update(
         &mut self,
         out: &mut Outside,

@@ -22,6 +22,7 @@ pub const DRAIN: DrainPolicy = DrainPolicy {
 };
 
 impl TaskService {
+    #[inline(never)]
     pub(super) fn wait(
         &mut self,
         out: &mut Outside,
