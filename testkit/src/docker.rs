@@ -43,7 +43,7 @@ use crate::containerd::options::Options;
 use crate::containerd::Containerd;
 use crate::driver;
 use crate::host::which;
-use crate::mounts::unmount_all_under;
+use crate::mounts::remove_unless_mounted;
 use crate::pty::Terminal;
 use crate::scratch::Scratch;
 
@@ -321,20 +321,7 @@ impl Dockerd {
     }
 
     fn remove_scratch(&mut self) -> Vec<String> {
-        let Some(scratch) = self.scratch.take() else {
-            return Vec::new();
-        };
-        let left = unmount_all_under(&self.dir);
-        if left.is_empty() {
-            drop(scratch);
-            Vec::new()
-        } else {
-            std::mem::forget(scratch);
-            vec![format!(
-                "kept {}: still mounted inside: {left:?}",
-                self.dir.display()
-            )]
-        }
+        remove_unless_mounted(self.scratch.take(), &self.dir)
     }
 }
 

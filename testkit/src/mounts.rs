@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::scratch::Scratch;
+
 /// The mount points of every cgroup hierarchy, v1 controllers and the v2 one, from
 /// `/proc/self/mountinfo`.
 pub fn cgroup_hierarchies() -> Vec<PathBuf> {
@@ -75,3 +77,23 @@ fn unescape_mountinfo(field: &str) -> String {
 
 #[cfg(test)]
 mod tests;
+
+/// Removes `scratch` (at `dir`) unless something is still mounted inside, which
+/// `remove_dir_all` would walk into (a bind mount of the shared rootfs, say): then the directory
+/// is kept, and the problem says so.
+pub(crate) fn remove_unless_mounted(scratch: Option<Scratch>, dir: &Path) -> Vec<String> {
+    let Some(scratch) = scratch else {
+        return Vec::new();
+    };
+    let left = unmount_all_under(dir);
+    if left.is_empty() {
+        drop(scratch);
+        Vec::new()
+    } else {
+        std::mem::forget(scratch);
+        vec![format!(
+            "kept {}: still mounted inside: {left:?}",
+            dir.display()
+        )]
+    }
+}

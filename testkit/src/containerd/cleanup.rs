@@ -15,7 +15,7 @@ use super::shims::go_shim_socket;
 use super::Containerd;
 use crate::driver;
 use crate::host::which;
-use crate::mounts::{cgroup_hierarchies, mount_points, unmount_all_under};
+use crate::mounts::{cgroup_hierarchies, mount_points, remove_unless_mounted};
 use crate::procfs::{cmdline, listening_unix_sockets};
 
 /// Time allowed to each `ctr` command of the clean-up.
@@ -315,23 +315,8 @@ impl Containerd {
         problems
     }
 
-    /// Removes the scratch directory unless something is still mounted inside, which
-    /// `remove_dir_all` would walk into (a bind mount of the shared rootfs, say).
     fn remove_scratch(&mut self) -> Vec<String> {
-        let Some(scratch) = self.scratch.take() else {
-            return Vec::new();
-        };
-        let left = unmount_all_under(&self.dir);
-        if left.is_empty() {
-            drop(scratch);
-            Vec::new()
-        } else {
-            std::mem::forget(scratch);
-            vec![format!(
-                "kept {}: still mounted inside: {left:?}",
-                self.dir.display()
-            )]
-        }
+        remove_unless_mounted(self.scratch.take(), &self.dir)
     }
 }
 
