@@ -53,6 +53,18 @@ fn fill(pipe: &OwnedFd) {
     while nix::unistd::write(pipe, &[0u8; 4096]).is_ok() {}
 }
 
+/// A splicing pump from one pipe to another, its ends routed as "source" and "sink".
+fn pipe_pump(source: OwnedFd, sink: OwnedFd, event_loop: &mut EventLoop<&'static str>) -> Pump {
+    Pump::new(
+        Endpoint::plain(source),
+        Endpoint::plain(sink),
+        false,
+        event_loop,
+        ("source", "sink"),
+    )
+    .expect("pump")
+}
+
 #[test]
 fn a_source_waiting_on_a_full_sink_wakes_nobody_until_the_sink_has_room() {
     let flags = OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
@@ -60,14 +72,7 @@ fn a_source_waiting_on_a_full_sink_wakes_nobody_until_the_sink_has_room() {
     let (sink_read, sink_write) = nix::unistd::pipe2(flags).expect("pipe");
     fill(&sink_write);
     let mut event_loop = EventLoop::new().expect("epoll");
-    let mut pump = Pump::new(
-        Endpoint::plain(source_read),
-        Endpoint::plain(sink_write),
-        false,
-        &mut event_loop,
-        ("source", "sink"),
-    )
-    .expect("pump");
+    let mut pump = pipe_pump(source_read, sink_write, &mut event_loop);
     ready_now(&mut event_loop);
     nix::unistd::write(&source_write, b"first").expect("write");
     assert_eq!(ready_now(&mut event_loop), ["source"]);
@@ -99,14 +104,7 @@ fn a_source_that_ran_dry_with_room_in_the_sink_stays_watched() {
     let (source_read, source_write) = nix::unistd::pipe2(flags).expect("pipe");
     let (_sink_read, sink_write) = nix::unistd::pipe2(flags).expect("pipe");
     let mut event_loop = EventLoop::new().expect("epoll");
-    let mut pump = Pump::new(
-        Endpoint::plain(source_read),
-        Endpoint::plain(sink_write),
-        false,
-        &mut event_loop,
-        ("source", "sink"),
-    )
-    .expect("pump");
+    let mut pump = pipe_pump(source_read, sink_write, &mut event_loop);
     ready_now(&mut event_loop);
     nix::unistd::write(&source_write, b"one").expect("write");
     assert_eq!(pump.run(&mut event_loop), Flow::Wait, "the source ran dry");
