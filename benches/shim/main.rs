@@ -51,6 +51,9 @@ pub struct Options {
     pub v2_chart: Option<PathBuf>,
     /// Run one section only.
     pub only: Option<String>,
+    /// In the v2 section, the stdout transfers only: many runs of them settle a throughput
+    /// comparison in minutes, where a whole run of the section takes one.
+    pub v2_throughput_only: bool,
 }
 
 fn parse_options() -> Options {
@@ -67,6 +70,7 @@ fn parse_options() -> Options {
         chart: None,
         v2_chart: None,
         only: None,
+        v2_throughput_only: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -88,6 +92,7 @@ fn parse_options() -> Options {
             "--chart" => options.chart = args.next().map(PathBuf::from),
             "--v2-chart" => options.v2_chart = args.next().map(PathBuf::from),
             "--only" => options.only = args.next(),
+            "--v2-throughput-only" => options.v2_throughput_only = true,
             "--quick" => {
                 options.runs = 1;
                 options.bytes = 256 << 20;

@@ -194,6 +194,13 @@ pub fn run(options: &Options, report: &mut Report) {
         let mut phases = Phases::new(format!("v2 run {}/{runs}", run + 1));
         let sleepers = memory.one_sleeping(&bench, run);
         phases.done("one sleeping container");
+        if options.v2_throughput_only {
+            throughput.measure(&bench, run, &sleepers);
+            bench.remove_all(sleepers);
+            phases.done("throughput");
+            eprintln!("{phases}");
+            continue;
+        }
         stats.measure(&bench, run, &sleepers);
         phases.done("stats");
         throughput.measure(&bench, run, &sleepers);
@@ -217,12 +224,16 @@ pub fn run(options: &Options, report: &mut Report) {
     let missing: Vec<Option<String>> = runtimes.iter().map(|r| r.clone().err()).collect();
     let headings: Vec<&str> = shims.iter().map(|shim| shim.heading()).collect();
     let mut rows = Rows::new(report.table(&headings), missing);
-    memory.rows(&mut rows, options);
-    latency.rows(&mut rows);
-    stats.rows(&mut rows);
+    if !options.v2_throughput_only {
+        memory.rows(&mut rows, options);
+        latency.rows(&mut rows);
+        stats.rows(&mut rows);
+    }
     throughput.rows(&mut rows, options);
-    tail_loss.rows(&mut rows);
-    memory.bars(&mut report.v2_chart, &shims, options);
+    if !options.v2_throughput_only {
+        tail_loss.rows(&mut rows);
+        memory.bars(&mut report.v2_chart, &shims, options);
+    }
     throughput.bars(&mut report.v2_chart, &shims);
     for (shim, runtime) in shims.iter().zip(&runtimes) {
         if let Err(why) = runtime {
