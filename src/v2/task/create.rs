@@ -138,7 +138,7 @@ impl TaskService {
         let id = request.id;
         self.containers.insert(
             id.clone(),
-            Container {
+            Box::new(Container {
                 id: id.clone(),
                 bundle,
                 settings,
@@ -152,7 +152,7 @@ impl TaskService {
                 checkpoint: request.checkpoint,
                 cgroup: None,
                 oom: None,
-            },
+            }),
         );
         if restoring {
             self.publish_create(out, &id, 0);
