@@ -223,28 +223,23 @@ impl<F: Copy + Debug, C: Debug> Supervisor<F, C> {
         let (mut stdio, child_stdio) =
             ProcessStdio::open(key, setup, &self.config, &mut self.event_loop)?;
         let plan = plan(stdio.console_arg());
-        if at == LaunchAt::Start {
-            let planned = Process::new(rules, drain_policy, stdio, plan, Some(child_stdio));
-            let inserted = self.processes.insert(Box::new(planned));
-            debug_assert_eq!(inserted, key);
-            return Ok(key);
-        }
-        let spawned = self.spawn_runtime(
-            (&plan.runtime, &plan.launch, plan.cwd.as_deref()),
-            Some(child_stdio),
-            (key, CallTag::Launch),
-        );
-        if let Err((error, _)) = spawned {
-            stdio.close(&mut self.event_loop);
-            return Err(error);
-        }
-        let inserted = self.processes.insert(Box::new(Process::new(
-            rules,
-            drain_policy,
-            stdio,
-            plan,
-            None,
-        )));
+        // A process launched at its start keeps the container's stdio until then.
+        let kept_stdio = if at == LaunchAt::Start {
+            Some(child_stdio)
+        } else {
+            let spawned = self.spawn_runtime(
+                (&plan.runtime, &plan.launch, plan.cwd.as_deref()),
+                Some(child_stdio),
+                (key, CallTag::Launch),
+            );
+            if let Err((error, _)) = spawned {
+                stdio.close(&mut self.event_loop);
+                return Err(error);
+            }
+            None
+        };
+        let process = Process::new(rules, drain_policy, stdio, plan, kept_stdio);
+        let inserted = self.processes.insert(Box::new(process));
         debug_assert_eq!(inserted, key);
         Ok(key)
     }

@@ -75,9 +75,6 @@ fn unescape_mountinfo(field: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-#[cfg(test)]
-mod tests;
-
 /// Removes `scratch` (at `dir`) unless something is still mounted inside, which
 /// `remove_dir_all` would walk into (a bind mount of the shared rootfs, say): then the directory
 /// is kept, and the problem says so.
@@ -97,3 +94,6 @@ pub(crate) fn remove_unless_mounted(scratch: Option<Scratch>, dir: &Path) -> Vec
         )]
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -194,24 +194,22 @@ pub fn run(options: &Options, report: &mut Report) {
         let mut phases = Phases::new(format!("v2 run {}/{runs}", run + 1));
         let sleepers = memory.one_sleeping(&bench, run);
         phases.done("one sleeping container");
-        if options.v2_throughput_only {
-            throughput.measure(&bench, run, &sleepers);
-            bench.remove_all(sleepers);
-            phases.done("throughput");
-            eprintln!("{phases}");
-            continue;
+        let all = !options.v2_throughput_only;
+        if all {
+            stats.measure(&bench, run, &sleepers);
+            phases.done("stats");
         }
-        stats.measure(&bench, run, &sleepers);
-        phases.done("stats");
         throughput.measure(&bench, run, &sleepers);
         bench.remove_all(sleepers);
         phases.done("throughput");
-        latency.measure(&bench, run);
-        phases.done("start and exec");
-        memory.many(&bench, run);
-        phases.done("many");
-        tail_loss.measure(&bench, run);
-        phases.done("tail loss");
+        if all {
+            latency.measure(&bench, run);
+            phases.done("start and exec");
+            memory.many(&bench, run);
+            phases.done("many");
+            tail_loss.measure(&bench, run);
+            phases.done("tail loss");
+        }
         eprintln!("{phases}");
     }
 
